@@ -1,0 +1,272 @@
+"""The catalog interface: repositories, refs (the only mutable state), and query indexes.
+
+The catalog is the source of truth for repositories and refs. Everything else in it (the
+object/pack index, the commit index, path changes, file digests) is derivable from storage
+and can be rebuilt by ``fsck --rebuild``. The docstrings here are the spec; one conformance
+suite (``tests/test_catalog_conformance.py``) runs against SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RepoRow:
+    """A repository."""
+
+    id: int
+    name: str
+    description: str
+    created: float
+    max_bytes: int | None = None
+    max_files: int | None = None
+
+
+@dataclass(frozen=True)
+class RefRow:
+    """A branch or tag. ``kind`` is ``"branch"`` or ``"tag"``."""
+
+    name: str
+    kind: str
+    commit: str
+    updated: float
+
+
+@dataclass(frozen=True)
+class CommitRow:
+    """Index entry of a commit in one repository (mirrors the commit object)."""
+
+    id: str
+    tree: str
+    parents: tuple[str, ...]
+    author: str
+    committer: str
+    time: str
+    message: str
+    meta: dict[str, str] = field(default_factory=dict)
+    generation: int = 1
+    size: int = 0
+    nfiles: int = 0
+
+
+@dataclass(frozen=True)
+class ObjectLocation:
+    """Where an object's body lives: ``length`` bytes at ``offset`` of pack ``pack``."""
+
+    id: str
+    kind: int
+    pack: str
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True)
+class PackRow:
+    """A pack file (``packs/<id>.pack`` + ``.idx``). ``state``: ``live`` or ``retired``."""
+
+    id: str
+    size: int
+    nobjects: int
+    created: float
+    state: str = "live"
+    retired_at: float | None = None
+
+
+@dataclass(frozen=True)
+class BlobRow:
+    """Interop digests of a file object (``md5`` filled lazily, on demand)."""
+
+    id: str
+    size: int
+    sha256: str
+    md5: str | None = None
+
+
+@dataclass(frozen=True)
+class PathChange:
+    """A file path a commit added (``A``), modified (``M``) or deleted (``D``) vs its first parent."""
+
+    path: str
+    change: str
+
+
+@dataclass
+class CommitBatch:
+    """Everything one ref update publishes atomically with the compare-and-swap."""
+
+    commits: list[CommitRow]
+    changes: dict[str, list[PathChange]] = field(default_factory=dict)
+    blobs: list[BlobRow] = field(default_factory=list)
+    #: Objects the new commit references that existed before this writer started: they must
+    #: still be in the index when the ref moves, or a concurrent gc took them.
+    required_objects: Sequence[str] = ()
+
+
+class GcSession(ABC):
+    """What ``gc`` may do while it holds the gc lock (one transaction)."""
+
+    @abstractmethod
+    def all_refs(self) -> list[tuple[int, RefRow]]:
+        """Every ref of every repository, read inside the lock."""
+
+    @abstractmethod
+    def drop_objects(self, ids: Sequence[str]) -> None:
+        """Remove objects from the index."""
+
+    @abstractmethod
+    def move_objects(self, locations: Sequence[ObjectLocation], from_pack: str) -> None:
+        """Point objects still located in ``from_pack`` at their new (repacked) locations."""
+
+    @abstractmethod
+    def retire_packs(self, ids: Sequence[str], when: float) -> None:
+        """Mark packs retired: no object points into them; files deleted after a grace time."""
+
+
+class Catalog(ABC):
+    """Catalog operations used by the service layer. Implementations must be thread-safe."""
+
+    url: str
+
+    # -- lifecycle ------------------------------------------------------------------------
+    @abstractmethod
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the current version (idempotent, concurrency-safe)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    # -- repositories ---------------------------------------------------------------------
+    @abstractmethod
+    def create_repo(self, name: str, description: str = "", *, max_bytes: int | None = None,
+                    max_files: int | None = None, initial_commit: CommitRow | None = None,
+                    default_branch: str = "main") -> RepoRow:
+        """Create a repository (and its default branch at ``initial_commit``).
+
+        Raises :class:`~blacklake_ml.errors.RepoExists` if the name is taken.
+        """
+
+    @abstractmethod
+    def get_repo(self, name: str) -> RepoRow:
+        """The repository called ``name``; raises :class:`~blacklake_ml.errors.RepoNotFound`."""
+
+    @abstractmethod
+    def list_repos(self) -> list[RepoRow]:
+        """All repositories, by name."""
+
+    @abstractmethod
+    def delete_repo(self, name: str) -> None:
+        """Delete a repository with its refs and index rows (objects stay until ``gc``)."""
+
+    @abstractmethod
+    def set_quota(self, repo_id: int, max_bytes: int | None, max_files: int | None) -> None:
+        """Set or clear a repository's quotas."""
+
+    # -- refs -----------------------------------------------------------------------------
+    @abstractmethod
+    def get_ref(self, repo_id: int, name: str) -> RefRow | None:
+        """The branch or tag called ``name``, or None."""
+
+    @abstractmethod
+    def list_refs(self, repo_id: int, kind: str | None = None) -> list[RefRow]:
+        """Refs of a repository (optionally only ``branch`` or ``tag``), by name."""
+
+    @abstractmethod
+    def create_ref(self, repo_id: int, name: str, kind: str, commit: str) -> RefRow:
+        """Create a ref; raises :class:`~blacklake_ml.errors.RefExists` if the name is taken."""
+
+    @abstractmethod
+    def delete_ref(self, repo_id: int, name: str, kind: str) -> None:
+        """Delete a ref; raises :class:`~blacklake_ml.errors.RefNotFound` if absent."""
+
+    @abstractmethod
+    def update_ref(self, repo_id: int, name: str, expected: str, batch: CommitBatch,
+                   new: str) -> None:
+        """Atomically index ``batch`` and move branch ``name`` from ``expected`` to ``new``.
+
+        Raises :class:`~blacklake_ml.errors.RefMoved` (and changes nothing) if the branch no
+        longer points at ``expected``, :class:`~blacklake_ml.errors.RefNotFound` if it is
+        gone, and :class:`~blacklake_ml.errors.ObjectsVanished` if any of
+        ``batch.required_objects`` left the object index. Serialises against
+        :meth:`gc_exclusive`.
+        """
+
+    # -- commit index ---------------------------------------------------------------------
+    @abstractmethod
+    def get_commits(self, repo_id: int, ids: Iterable[str]) -> dict[str, CommitRow]:
+        """Index rows of the given commits that belong to the repository."""
+
+    @abstractmethod
+    def find_commits(self, repo_id: int, prefix: str, limit: int = 2) -> list[str]:
+        """Ids of the repository's commits starting with hex ``prefix`` (at most ``limit``)."""
+
+    @abstractmethod
+    def index_commits(self, repo_id: int, batch: CommitBatch) -> None:
+        """Add commits (and their path changes) to the index without moving any ref."""
+
+    @abstractmethod
+    def commits_touching(self, repo_id: int, path: str) -> set[str]:
+        """Ids of commits whose path changes include ``path`` or anything below it."""
+
+    @abstractmethod
+    def count_commits(self, repo_id: int | None = None) -> int:
+        """Number of indexed commits (of one repository, or all)."""
+
+    # -- objects and packs ----------------------------------------------------------------
+    @abstractmethod
+    def add_pack(self, pack: PackRow, objects: Sequence[ObjectLocation]) -> None:
+        """Register a pack and its objects; objects already indexed move to this newer copy."""
+
+    @abstractmethod
+    def locate(self, ids: Iterable[str]) -> dict[str, ObjectLocation]:
+        """Locations of the given objects that are indexed."""
+
+    @abstractmethod
+    def existing(self, ids: Iterable[str]) -> set[str]:
+        """The subset of ``ids`` present in the object index."""
+
+    @abstractmethod
+    def list_packs(self) -> list[PackRow]:
+        """Every registered pack."""
+
+    @abstractmethod
+    def pack_objects(self, pack: str) -> list[ObjectLocation]:
+        """Objects whose current location is in ``pack``."""
+
+    @abstractmethod
+    def iter_object_ids(self, kind: int | None = None) -> Iterable[tuple[str, int]]:
+        """Every indexed ``(id, kind)`` (optionally of one kind)."""
+
+    # -- gc -------------------------------------------------------------------------------
+    @abstractmethod
+    def gc_exclusive(self) -> AbstractContextManager[GcSession]:
+        """Hold the gc lock (which :meth:`update_ref` honours) for one transaction.
+
+        Everything done through the yielded :class:`GcSession` commits together on exit.
+        """
+
+    @abstractmethod
+    def all_refs(self) -> list[tuple[int, RefRow]]:
+        """Every ref of every repository as ``(repo_id, ref)``."""
+
+    @abstractmethod
+    def delete_packs(self, ids: Iterable[str]) -> None:
+        """Forget packs (and any objects still located in them)."""
+
+    # -- file digests ---------------------------------------------------------------------
+    @abstractmethod
+    def get_blob(self, file_id: str) -> BlobRow | None:
+        """Digests of a file object."""
+
+    @abstractmethod
+    def set_md5(self, file_id: str, md5: str) -> None:
+        """Cache the MD5 of a file object."""
+
+    # -- rebuild --------------------------------------------------------------------------
+    @abstractmethod
+    def reset_derived(self) -> None:
+        """Drop every derivable row (objects, packs, commits, path changes, blobs)."""

@@ -1,0 +1,106 @@
+"""Content addressing, fixed in one place.
+
+Every stored object has a *kind* and canonical *body* bytes. Its id is the BLAKE3 digest of a
+type header plus the body (``b"<kind> <len>\\0" + body``, the git/dulwich idea), so a chunk and
+a tree with equal bytes never share an id, and a body read back can always be verified against
+its id. Ids are 64 lowercase hex characters; the algorithm is fixed by the store format
+version (``FORMAT`` below) and recorded in the store's marker file. Whole-file interop digests
+(SHA-256, MD5) are different things and carry their algorithm name (:class:`Digest`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import NewType
+
+import blake3
+
+from blacklake_ml.errors import CorruptObject, InvalidInput
+
+#: Store format: object hash and encoding. Bumped only with a migration.
+FORMAT = {"version": 1, "object_hash": "blake3", "file_digest": "sha256"}
+
+ObjectId = NewType("ObjectId", str)
+ChunkId = NewType("ChunkId", str)
+FileId = NewType("FileId", str)
+TreeId = NewType("TreeId", str)
+CommitId = NewType("CommitId", str)
+
+ID_HEX_LEN = 64
+_ID_RE = re.compile(r"[0-9a-f]{64}")
+
+
+class Kind(str, Enum):
+    """Object kinds; the value is the type header written into the hash."""
+
+    CHUNK = "chunk"
+    FILE = "file"
+    TREE = "tree"
+    COMMIT = "commit"
+
+    @property
+    def code(self) -> int:
+        """Small integer used in pack indexes and the catalog."""
+        return _KIND_CODES[self]
+
+    @classmethod
+    def from_code(cls, code: int) -> Kind:
+        """Inverse of :attr:`code`."""
+        return _CODE_KINDS[code]
+
+
+_KIND_CODES = {Kind.CHUNK: 1, Kind.FILE: 2, Kind.TREE: 3, Kind.COMMIT: 4}
+_CODE_KINDS = {v: k for k, v in _KIND_CODES.items()}
+_HEADERS = {k: k.value.encode() for k in Kind}
+
+
+def object_id(kind: Kind, body: bytes | bytearray | memoryview) -> str:
+    """The id of an object of ``kind`` with canonical ``body``."""
+    h = blake3.blake3(_HEADERS[kind] + b" %d\x00" % len(body))
+    h.update(body)
+    return h.hexdigest()
+
+
+def verify(kind: Kind, oid: str, body: bytes | bytearray | memoryview) -> None:
+    """Raise :class:`CorruptObject` unless ``body`` hashes to ``oid``."""
+    actual = object_id(kind, body)
+    if actual != oid:
+        raise CorruptObject(
+            f"corrupt {kind.value} object {oid[:16]}: content hashes to {actual[:16]}"
+        )
+
+
+def is_object_id(value: str) -> bool:
+    """True for a full 64-hex object id."""
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
+
+
+def check_object_id(value: str, what: str = "object id") -> str:
+    """Return ``value`` if it is a full object id, else raise :class:`InvalidInput`."""
+    if not is_object_id(value):
+        raise InvalidInput(f"invalid {what}: {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A whole-file digest that always carries its algorithm (``sha256:ab12…``)."""
+
+    algo: str
+    hex: str
+
+    def __str__(self) -> str:
+        return f"{self.algo}:{self.hex}"
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        """Parse ``algo:hex``."""
+        algo, sep, hexd = text.partition(":")
+        if not sep or algo not in hashlib.algorithms_available or not re.fullmatch(
+            r"[0-9a-f]+", hexd
+        ):
+            raise InvalidInput(f"invalid digest {text!r}: expected ALGO:HEX")
+        return cls(algo, hexd)

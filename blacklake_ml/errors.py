@@ -1,0 +1,165 @@
+"""One exception hierarchy for the whole package.
+
+Every error a user can cause or meet derives from :class:`BlacklakeError` and, where one fits,
+from the matching builtin too (``PathNotFound`` is a ``FileNotFoundError``), so callers can
+catch either. Vendor errors (SQLAlchemy, fsspec/botocore) are translated once, at the
+storage and catalog boundaries; the CLI and HTTP layers map this hierarchy to exit codes and
+status codes in one place each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class BlacklakeError(Exception):
+    """Base class of every error raised on purpose by blacklake_ml."""
+
+    #: Process exit code the CLI uses for this error kind.
+    exit_code: int = 1
+
+
+# -- bad input ------------------------------------------------------------------------------
+class InvalidInput(BlacklakeError, ValueError):
+    """The caller passed something malformed; nothing was changed."""
+
+    exit_code = 2
+
+
+class InvalidName(InvalidInput):
+    """A repository, branch or tag name breaks the naming rules."""
+
+
+class InvalidPath(InvalidInput):
+    """A path inside a repository is absolute, escapes the root, has NUL bytes or is too long."""
+
+
+class InvalidMetadata(InvalidInput):
+    """Metadata is not a flat str->str mapping within the size limits."""
+
+
+class InvalidMessage(InvalidInput):
+    """A commit message is empty or too long."""
+
+
+class InvalidURI(InvalidInput):
+    """A ``blacklake://`` URI does not parse."""
+
+
+class AmbiguousRef(InvalidInput):
+    """A commit id prefix matches more than one commit."""
+
+    def __init__(self, prefix: str, candidates: Iterable[str]) -> None:
+        self.candidates = sorted(candidates)
+        shown = ", ".join(c[:12] for c in self.candidates[:5])
+        super().__init__(f"commit prefix {prefix!r} is ambiguous: matches {shown}")
+
+
+# -- missing things -------------------------------------------------------------------------
+class NotFound(BlacklakeError, LookupError):
+    """Something named by the caller does not exist."""
+
+    exit_code = 3
+
+
+class RepoNotFound(NotFound):
+    """No repository of that name."""
+
+
+class RefNotFound(NotFound):
+    """No branch, tag or commit matches the reference."""
+
+
+class PathNotFound(NotFound, FileNotFoundError):
+    """The path does not exist at that reference (or on the local disk)."""
+
+
+class ObjectNotFound(NotFound, FileNotFoundError):
+    """An object the store should hold is missing: the store is damaged (run ``fsck``)."""
+
+
+# -- things already there -------------------------------------------------------------------
+class AlreadyExists(BlacklakeError, FileExistsError):
+    """Creating something whose name is taken."""
+
+    exit_code = 4
+
+
+class RepoExists(AlreadyExists):
+    """A repository of that name exists."""
+
+
+class RefExists(AlreadyExists):
+    """A branch or tag of that name exists in the repository."""
+
+
+class DirectoryNotEmpty(AlreadyExists):
+    """``checkout`` into a non-empty directory without ``force``."""
+
+
+# -- concurrency and merging ----------------------------------------------------------------
+class ConflictError(BlacklakeError):
+    """Two changes touch the same paths; ``paths`` lists them."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, paths: Iterable[str] = ()) -> None:
+        self.paths = sorted(set(paths))
+        super().__init__(message)
+
+
+class MergeConflict(ConflictError):
+    """A three-way merge, cherry-pick or revert found conflicting paths."""
+
+
+class CommitConflict(ConflictError):
+    """A concurrent commit to the branch changed the same paths as this one."""
+
+
+class RefMoved(BlacklakeError):
+    """Compare-and-swap on a ref lost the race (internal; retried or turned into a conflict)."""
+
+
+class ObjectsVanished(BlacklakeError):
+    """Objects this commit deduplicated against were collected by a concurrent ``gc``."""
+
+
+# -- limits ---------------------------------------------------------------------------------
+class QuotaExceeded(BlacklakeError):
+    """The commit would take the repository past its size or file-count quota."""
+
+    exit_code = 6
+
+
+# -- damage and environment -----------------------------------------------------------------
+class CorruptObject(BlacklakeError, OSError):
+    """An object's bytes do not hash to its id, or do not decode."""
+
+    exit_code = 7
+
+
+class StorageError(BlacklakeError, OSError):
+    """The object storage failed (after translation of the vendor error)."""
+
+    exit_code = 8
+
+
+class CatalogError(BlacklakeError):
+    """The catalog database failed (after translation of the vendor error)."""
+
+    exit_code = 8
+
+
+class MissingDependency(BlacklakeError, ImportError):
+    """An optional dependency is needed; the message names the pip extra that brings it."""
+
+    exit_code = 9
+
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__(f"{what} needs an optional dependency: pip install 'blacklake-ml[{extra}]'")
+
+
+class Cancelled(BlacklakeError):
+    """The operation was cancelled (Ctrl-C); nothing was committed."""
+
+    exit_code = 130

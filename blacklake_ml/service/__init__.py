@@ -1,0 +1,1 @@
+"""The repository service: composes storage and catalog into versioning operations."""

@@ -1,0 +1,283 @@
+"""Publishing commits: objects first, the ref last, by compare-and-swap.
+
+:class:`Transaction` stages puts and deletes against one branch and turns them into one
+commit. If another writer moved the branch meanwhile, the change set is re-applied on the new
+head when the two touched disjoint paths (an automatic rebase), and a
+:class:`~blacklake_ml.errors.CommitConflict` names the paths when they overlap. A crash at any
+point leaves either the old ref (plus unreferenced objects for ``gc``) or the new one.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from blacklake_ml.catalog import BlobRow, CommitBatch, CommitRow, PathChange
+from blacklake_ml.core.ids import Kind
+from blacklake_ml.core.names import normalize_path, validate_message, validate_meta
+from blacklake_ml.core.objects import FILE, Commit, TreeEntry
+from blacklake_ml.core.progress import NULL_PROGRESS, Progress
+from blacklake_ml.errors import (
+    CommitConflict,
+    InvalidPath,
+    PathNotFound,
+    RefMoved,
+)
+from blacklake_ml.service.diff import diff_trees
+from blacklake_ml.service.ingest import Ingestor
+from blacklake_ml.service.packs import PackWriter
+from blacklake_ml.service.trees import Root, TreeBuilder
+
+if TYPE_CHECKING:
+    from blacklake_ml.service.repo import Repo
+
+MAX_ATTEMPTS = 50
+
+
+def now_iso() -> str:
+    """Current UTC time as RFC 3339 with microseconds."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class CommitResult:
+    """What a commit did. ``created`` is False when there was nothing to change."""
+
+    commit: str
+    files: int = 0
+    bytes: int = 0
+    new_bytes: int = 0
+    created: bool = True
+    rebased: int = 0
+    parents: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``put --json`` document."""
+        return {"commit": self.commit, "files": self.files, "bytes": self.bytes,
+                "new_bytes": self.new_bytes, "created": self.created}
+
+
+def ancestors(path: str) -> list[str]:
+    """Directory prefixes of ``path`` (``a/b/c`` -> ``a``, ``a/b``)."""
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def overlapping(ours: Iterable[str], theirs: Iterable[str]) -> set[str]:
+    """Paths in ``ours`` equal to, inside, or containing a path in ``theirs``."""
+    ours, theirs = set(ours), set(theirs)
+    hit = ours & theirs
+    their_dirs = {a for p in theirs for a in ancestors(p)}
+    hit |= {p for p in ours if p in their_dirs}
+    our_dirs = {a for p in ours for a in ancestors(p)}
+    hit |= {p for p in theirs if p in our_dirs}
+    hit |= {p for p in ours if any(a in theirs for a in ancestors(p))}
+    return hit
+
+
+def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[str, ...],
+            message: str, *, writer: PackWriter, meta: Mapping[str, str] | None = None,
+            author: str | None = None, blobs: Iterable[BlobRow] = (),
+            required: Iterable[str] = ()) -> str:
+    """Write the commit object and move ``branch`` from ``expected`` to it.
+
+    Raises :class:`RefMoved` if the branch moved (the caller decides: rebase or conflict).
+    """
+    repo.check_quota(root)
+    store = repo.store
+    who = author or store.config.author
+    commit = Commit(tree=root.id, parents=parents, author=who, committer=who, time=now_iso(),
+                    message=message, meta=dict(meta or {}), size=root.size,
+                    nfiles=root.nfiles)
+    body = commit.encode()
+    cid = commit.id
+    writer.add(Kind.COMMIT, cid, body)
+    writer.flush()
+    parent_rows = store.catalog.get_commits(repo.id, parents)
+    generation = 1 + max((r.generation for r in parent_rows.values()), default=0)
+    first_parent_tree = store.odb.commit(parents[0]).tree if parents else None
+    d = diff_trees(store.odb, first_parent_tree, root.id)
+    changes = [PathChange(p, "A") for p in d.added] + [PathChange(p, "D") for p in d.removed] \
+        + [PathChange(p, "M") for p in d.modified]
+    row = CommitRow(id=cid, tree=root.id, parents=parents, author=who, committer=who,
+                    time=commit.time, message=message, meta=dict(commit.meta),
+                    generation=generation, size=root.size, nfiles=root.nfiles)
+    batch = CommitBatch(commits=[row], changes={cid: changes}, blobs=list(blobs),
+                        required_objects=sorted(set(required)))
+    store.catalog.update_ref(repo.id, branch, expected, batch, cid)
+    return cid
+
+
+def backoff(attempt: int) -> None:
+    """Sleep a little, more after repeated lost races (jittered)."""
+    time.sleep(min(0.5, 0.005 * (2 ** min(attempt, 7))) * random.random())
+
+
+@dataclass
+class _Put:
+    path: str
+    meta: dict[str, str]
+    local: str | None = None
+    data: bytes | None = None
+
+
+class Transaction:
+    """Stage changes to a branch and publish them as one commit.
+
+    Use as a context manager: leaving the block normally commits, an exception (including
+    Ctrl-C) discards everything staged and nothing is published::
+
+        with repo.transaction("main", "add eval set") as tx:
+            tx.put_file("eval.parquet", "data/eval.parquet")
+            tx.delete("data/old.parquet")
+    """
+
+    def __init__(self, repo: Repo, branch: str, message: str, *,
+                 meta: Mapping[str, Any] | None = None, author: str | None = None,
+                 progress: Progress = NULL_PROGRESS) -> None:
+        self.repo = repo
+        self.branch = branch
+        self.message = validate_message(message)
+        self.meta = validate_meta(meta)
+        self.author = author
+        self.progress = progress
+        self.base = repo.branch_head(branch)
+        self._puts: dict[str, _Put] = {}
+        self._deletes: set[str] = set()
+        self.result: CommitResult | None = None
+        self._closed = False
+
+    # -- staging --------------------------------------------------------------------------
+    def _stage(self, put: _Put) -> None:
+        self._deletes.discard(put.path)
+        self._puts[put.path] = put
+
+    def put_file(self, local: str | os.PathLike[str], path: str,
+                 meta: Mapping[str, Any] | None = None) -> None:
+        """Stage the local file ``local`` at repository ``path``."""
+        local = os.fspath(local)
+        if not os.path.isfile(local):
+            raise PathNotFound(f"no such file: {local}")
+        self._stage(_Put(normalize_path(path, allow_root=False), validate_meta(meta), local))
+
+    def put_bytes(self, data: bytes, path: str, meta: Mapping[str, Any] | None = None) -> None:
+        """Stage ``data`` at repository ``path``."""
+        self._stage(_Put(normalize_path(path, allow_root=False), validate_meta(meta),
+                         data=bytes(data)))
+
+    def put_dir(self, local_dir: str | os.PathLike[str], prefix: str = "",
+                meta: Mapping[str, Any] | None = None) -> int:
+        """Stage every file below ``local_dir`` under ``prefix``; returns how many."""
+        local_dir = os.fspath(local_dir)
+        if not os.path.isdir(local_dir):
+            raise PathNotFound(f"no such directory: {local_dir}")
+        prefix = normalize_path(prefix)
+        meta_v = validate_meta(meta)
+        count = 0
+        for dirpath, dirnames, filenames in os.walk(local_dir):
+            dirnames.sort()
+            rel = os.path.relpath(dirpath, local_dir)
+            rel = "" if rel == "." else rel.replace(os.sep, "/")
+            for name in sorted(filenames):
+                full = os.path.join(dirpath, name)
+                if not os.path.isfile(full):
+                    continue  # sockets, dangling links: nothing to version
+                repo_path = "/".join(p for p in (prefix, rel, name) if p)
+                try:
+                    repo_path = normalize_path(repo_path, allow_root=False)
+                except InvalidPath as exc:
+                    raise InvalidPath(f"{full}: {exc}") from None
+                self._stage(_Put(repo_path, meta_v, full))
+                count += 1
+        return count
+
+    def delete(self, path: str) -> None:
+        """Stage removal of a file or a whole directory."""
+        path = normalize_path(path, allow_root=False)
+        self._puts.pop(path, None)
+        self._deletes.add(path)
+
+    # -- publishing -----------------------------------------------------------------------
+    def commit(self, *, allow_empty: bool = False) -> CommitResult:
+        """Store staged contents and publish the commit (retrying lost ref races)."""
+        if self._closed:
+            raise RuntimeError("transaction already finished")
+        self._closed = True
+        repo, store = self.repo, self.repo.store
+        puts = list(self._puts.values())
+        with PackWriter(store.storage, store.catalog) as writer:
+            ingestor = Ingestor(store.catalog, writer, store.chunker, self.progress)
+            try:
+                total = sum(os.path.getsize(p.local) if p.local else len(p.data or b"")
+                            for p in puts)
+                self.progress.start(total, "B", f"storing {len(puts)} files")
+                from_disk = [p for p in puts if p.local is not None]
+                from_mem = [p for p in puts if p.local is None]
+                stored = ingestor.store_paths([p.local for p in from_disk])  # type: ignore[misc]
+                stored += ingestor.store_bytes([p.data for p in from_mem])  # type: ignore[misc]
+            finally:
+                self.progress.finish()
+                ingestor.close()
+            changes: dict[str, TreeEntry | None] = {}
+            for p, (fid, manifest) in zip(from_disk + from_mem, stored):
+                name = p.path.rsplit("/", 1)[-1]
+                changes[p.path] = TreeEntry(name, FILE, fid, manifest.size, 1, p.meta)
+            for path in self._deletes:
+                changes[path] = None
+            parent = self.base
+            rebased = 0
+            for attempt in range(MAX_ATTEMPTS):
+                head = store.odb.commit(parent)
+                root = TreeBuilder(store.odb, writer).apply(head.tree, changes)
+                if root.id == head.tree and not allow_empty:
+                    writer.flush()
+                    self.result = CommitResult(parent, ingestor.files, ingestor.bytes,
+                                               writer.bytes_written, created=False,
+                                               parents=head.parents)
+                    return self.result
+                try:
+                    cid = publish(repo, self.branch, parent, root, (parent,), self.message,
+                                  writer=writer, meta=self.meta, author=self.author,
+                                  blobs=ingestor.blobs.values(), required=ingestor.required)
+                except RefMoved:
+                    moved_to = repo.branch_head(self.branch)
+                    theirs = diff_trees(store.odb, head.tree,
+                                        store.odb.commit(moved_to).tree).paths()
+                    clash = overlapping(changes.keys(), theirs)
+                    if clash:
+                        raise CommitConflict(
+                            f"branch {self.branch!r} was changed concurrently at the same "
+                            f"paths: {', '.join(sorted(clash)[:10])}", clash) from None
+                    parent = moved_to
+                    rebased += 1
+                    backoff(attempt)
+                    continue
+                self.result = CommitResult(cid, ingestor.files, ingestor.bytes,
+                                           writer.bytes_written, rebased=rebased,
+                                           parents=(parent,))
+                return self.result
+        raise CommitConflict(f"gave up after {MAX_ATTEMPTS} lost races on {self.branch!r}",
+                             changes.keys())
+
+    def abort(self) -> None:
+        """Discard everything staged."""
+        self._closed = True
+        self._puts.clear()
+        self._deletes.clear()
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.abort()
+        elif not self._closed:
+            self.commit()
+
+
+__all__ = ["Transaction", "CommitResult", "publish", "overlapping", "now_iso", "backoff"]

@@ -1,0 +1,79 @@
+"""File-level differences between two trees, pruned by Merkle ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from blacklake_ml.core.names import join_path
+from blacklake_ml.core.objects import TreeEntry
+from blacklake_ml.service.objectdb import ObjectDB
+from blacklake_ml.service.trees import walk_files
+
+
+def entry_json(path: str, e: TreeEntry) -> dict[str, Any]:
+    """The JSON shape of one entry (as ``ls`` prints it)."""
+    return {"path": path, "kind": e.kind, "size": e.size, "id": e.id, "meta": dict(e.meta)}
+
+
+@dataclass
+class TreeDiff:
+    """Files added, removed and modified (content or metadata) from tree A to tree B."""
+
+    added: dict[str, TreeEntry] = field(default_factory=dict)
+    removed: dict[str, TreeEntry] = field(default_factory=dict)
+    modified: dict[str, tuple[TreeEntry, TreeEntry]] = field(default_factory=dict)
+
+    def paths(self) -> set[str]:
+        """Every file path the diff touches."""
+        return set(self.added) | set(self.removed) | set(self.modified)
+
+    def to_json(self) -> dict[str, list[dict[str, Any]]]:
+        """``{"added": [...], "removed": [...], "modified": [...]}`` sorted by path."""
+        modified = []
+        for path, (a, b) in sorted(self.modified.items()):
+            changes = []
+            if a.id != b.id:
+                changes.append("content")
+            if dict(a.meta) != dict(b.meta):
+                changes.append("meta")
+            modified.append({"path": path, "kind": b.kind, "size": b.size, "id": b.id,
+                             "meta": dict(b.meta), "changes": changes,
+                             "before": {"size": a.size, "id": a.id, "meta": dict(a.meta)},
+                             "size_delta": b.size - a.size})
+        return {"added": [entry_json(p, e) for p, e in sorted(self.added.items())],
+                "removed": [entry_json(p, e) for p, e in sorted(self.removed.items())],
+                "modified": modified}
+
+
+def diff_trees(odb: ObjectDB, a: str | None, b: str | None, prefix: str = "",
+               out: TreeDiff | None = None) -> TreeDiff:
+    """Diff tree ``a`` against tree ``b`` (None = empty), skipping equal subtrees."""
+    out = out if out is not None else TreeDiff()
+    if a == b:
+        return out
+    ta = {e.name: e for e in odb.tree(a)} if a else {}
+    tb = {e.name: e for e in odb.tree(b)} if b else {}
+    for name in sorted(ta.keys() | tb.keys()):
+        ea, eb = ta.get(name), tb.get(name)
+        path = join_path(prefix, name)
+        if ea is not None and eb is not None and ea.id == eb.id and ea.kind == eb.kind \
+                and dict(ea.meta) == dict(eb.meta):
+            continue
+        if ea is not None and eb is not None and ea.is_dir and eb.is_dir:
+            diff_trees(odb, ea.id, eb.id, path, out)
+            continue
+        if ea is not None and eb is not None and not ea.is_dir and not eb.is_dir:
+            out.modified[path] = (ea, eb)
+            continue
+        if ea is not None:
+            if ea.is_dir:
+                out.removed.update(walk_files(odb, ea.id, path))
+            else:
+                out.removed[path] = ea
+        if eb is not None:
+            if eb.is_dir:
+                out.added.update(walk_files(odb, eb.id, path))
+            else:
+                out.added[path] = eb
+    return out

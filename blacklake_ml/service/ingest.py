@@ -1,0 +1,291 @@
+"""Turning local bytes into stored files: chunk, hash, deduplicate, pack. The hot write path.
+
+Large files stream through fixed windows read into private buffers (so the bytes hashed are
+exactly the bytes written, even if the source file changes underneath). A two-stage pipeline
+keeps both cores busy: while a worker thread runs the whole-file SHA-256 and the per-chunk
+BLAKE3 of window *i*, the caller's thread reads and cuts window *i+1* and writes the new
+chunks of window *i-1*. hashlib, blake3 and pyfastcdc all release the GIL on large inputs.
+
+Small files are handled in batches: one catalog round trip decides, for the whole batch, which
+chunks the store already has. Chunks found in the store are not written again; their ids are
+recorded in :attr:`Ingestor.required` so the commit can check, atomically with its ref update,
+that a concurrent ``gc`` did not collect them meanwhile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import blake3
+
+from blacklake_ml.catalog import BlobRow, Catalog
+from blacklake_ml.core.chunking import Chunker
+from blacklake_ml.core.ids import Kind, object_id
+from blacklake_ml.core.objects import FileManifest
+from blacklake_ml.core.progress import NULL_PROGRESS, Progress
+from blacklake_ml.errors import Cancelled, PathNotFound
+from blacklake_ml.service.packs import PackWriter
+
+LARGE_FILE = 8 * 1024 * 1024
+WINDOW = 32 * 1024 * 1024
+SMALL_BATCH_FILES = 512
+SMALL_BATCH_BYTES = 64 * 1024 * 1024
+
+
+def chunk_id(view: bytes | bytearray | memoryview) -> str:
+    """Id of a chunk body (same as ``object_id(Kind.CHUNK, view)``, inlined for speed)."""
+    h = blake3.blake3(b"chunk %d\x00" % len(view))
+    h.update(view)
+    return h.hexdigest()
+
+
+@dataclass
+class _Cut:
+    """A chunk of a buffer: id, offset into the buffer, length."""
+
+    cid: str
+    off: int
+    n: int
+
+
+def _hash_cuts(buf: bytes | bytearray, cuts: list[tuple[int, int]]) -> list[_Cut]:
+    view = memoryview(buf)
+    return [_Cut(chunk_id(view[o:o + n]), o, n) for o, n in cuts]
+
+
+class Ingestor:
+    """Stores file contents for one commit; collects manifests, digests and dedup facts."""
+
+    def __init__(self, catalog: Catalog, writer: PackWriter, chunker: Chunker,
+                 progress: Progress = NULL_PROGRESS,
+                 cancelled: Callable[[], bool] = lambda: False) -> None:
+        self.catalog = catalog
+        self.writer = writer
+        self.chunker = chunker
+        self.progress = progress
+        self._cancelled = cancelled
+        #: ids found already stored (not written by us): must survive until the ref moves
+        self.required: set[str] = set()
+        self._known: set[str] = set()
+        self.blobs: dict[str, BlobRow] = {}
+        self.files = 0
+        self.bytes = 0
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="blacklake-hash")
+
+    def close(self) -> None:
+        """Stop worker threads."""
+        self._pool.shutdown(wait=True)
+
+    # -- dedup ----------------------------------------------------------------------------
+    def _missing(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` must be written (neither written by us nor already stored)."""
+        unknown = [i for i in dict.fromkeys(ids)
+                   if i not in self.writer.written and i not in self._known]
+        if not unknown:
+            return set()
+        found = self.catalog.existing(unknown)
+        self._known.update(found)
+        self.required.update(found)
+        return set(unknown) - found
+
+    def _write_cuts(self, buf: bytes | bytearray | memoryview, cuts: Sequence[_Cut],
+                    missing: set[str]) -> None:
+        """Write the missing chunks of one buffer, coalescing adjacent ones into runs."""
+        view = memoryview(buf)
+        written = self.writer.written
+        seen: set[str] = set()  # a chunk repeated inside this buffer is written once
+        run: list[tuple[str, int]] = []
+        run_start = run_end = 0
+        for c in cuts:
+            if c.cid not in missing or c.cid in seen or c.cid in written:
+                continue
+            seen.add(c.cid)
+            if run and c.off == run_end:
+                run.append((c.cid, c.n))
+                run_end += c.n
+                continue
+            if run:
+                self.writer.add_run(Kind.CHUNK, run, view[run_start:run_end])
+            run, run_start, run_end = [(c.cid, c.n)], c.off, c.off + c.n
+        if run:
+            self.writer.add_run(Kind.CHUNK, run, view[run_start:run_end])
+
+    def _check_cancel(self) -> None:
+        if self._cancelled():
+            raise Cancelled("cancelled; nothing was committed")
+
+    # -- large files ----------------------------------------------------------------------
+    def _large(self, path: str, size: int) -> FileManifest:
+        sha = hashlib.sha256()
+        chunks: list[tuple[str, int]] = []
+        hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blacklake-sha")
+
+        def stage2(buf: bytearray, fresh: tuple[int, int],
+                   cuts: list[tuple[int, int]]) -> list[_Cut]:
+            sha.update(memoryview(buf)[fresh[0]:fresh[1]])
+            return _hash_cuts(buf, cuts)
+
+        pending: tuple[bytearray, Future[list[_Cut]]] | None = None
+
+        def drain() -> None:
+            nonlocal pending
+            if pending is None:
+                return
+            pbuf, fut = pending
+            pending = None
+            cuts = fut.result()
+            chunks.extend((c.cid, c.n) for c in cuts)
+            self._write_cuts(pbuf, cuts, self._missing(c.cid for c in cuts))
+            self.progress.advance(sum(c.n for c in cuts))
+
+        try:
+            with open(path, "rb", buffering=0) as f:
+                carry = b""
+                done = 0
+                # Three reused buffers: one being filled, one being hashed, one being
+                # written. Reuse avoids faulting in fresh pages for every window.
+                ring = [bytearray(WINDOW + self.chunker.params.max) for _ in range(3)]
+                turn = 0
+                while True:
+                    self._check_cancel()
+                    buf = ring[turn % 3]
+                    turn += 1
+                    buf[:len(carry)] = carry
+                    view = memoryview(buf)
+                    n, want = len(carry), len(carry) + WINDOW
+                    while n < want:
+                        got = f.readinto(view[n:want])
+                        if not got:
+                            break
+                        n += got
+                    fresh = (len(carry), n)
+                    done += n - len(carry)
+                    eof = n < want
+                    cuts: list[tuple[int, int]] = []
+                    off = 0
+                    for piece in self.chunker.cut(view[:n]):
+                        cuts.append((off, len(piece)))
+                        off += len(piece)
+                    del view
+                    if not eof and cuts:
+                        # The last piece ended at the window edge, not at a content boundary:
+                        # cut it again with the next window (CDC restarts identically there).
+                        lo, ln = cuts.pop()
+                        carry = bytes(buf[lo:lo + ln])
+                    else:
+                        carry = b""
+                    fut = hasher.submit(stage2, buf, fresh, cuts)
+                    drain()
+                    pending = (buf, fut)
+                    if eof:
+                        break
+                drain()
+        finally:
+            hasher.shutdown(wait=True)
+        if done != size:
+            size = done  # the file changed size while we read it: record what we stored
+        return FileManifest(size=size, sha256=sha.hexdigest(), chunks=tuple(chunks))
+
+    # -- small files ----------------------------------------------------------------------
+    def _hash_small(self, data: bytes) -> tuple[str, list[_Cut]]:
+        sha = hashlib.sha256(data).hexdigest()
+        cuts = []
+        off = 0
+        for piece in self.chunker.cut(data):
+            cuts.append(_Cut(chunk_id(piece), off, len(piece)))
+            off += len(piece)
+        return sha, cuts
+
+    def _small_batch(self, datas: list[bytes]) -> list[FileManifest]:
+        if len(datas) > 8:
+            hashed = list(self._pool.map(self._hash_small, datas))
+        else:
+            hashed = [self._hash_small(d) for d in datas]
+        missing = self._missing(c.cid for _, cuts in hashed for c in cuts)
+        out = []
+        for data, (sha, cuts) in zip(datas, hashed):
+            if missing:
+                self._write_cuts(data, cuts, missing)
+            out.append(FileManifest(size=len(data), sha256=sha,
+                                    chunks=tuple((c.cid, c.n) for c in cuts)))
+            self.progress.advance(len(data))
+        return out
+
+    # -- public ---------------------------------------------------------------------------
+    def store_bytes(self, datas: Sequence[bytes]) -> list[tuple[str, FileManifest]]:
+        """Store in-memory contents; returns ``(file id, manifest)`` per item, in order."""
+        manifests: list[FileManifest] = []
+        batch: list[bytes] = []
+        size = 0
+        for data in datas:
+            batch.append(bytes(data))
+            size += len(data)
+            if len(batch) >= SMALL_BATCH_FILES or size >= SMALL_BATCH_BYTES:
+                self._check_cancel()
+                manifests.extend(self._small_batch(batch))
+                batch, size = [], 0
+        if batch:
+            manifests.extend(self._small_batch(batch))
+        return self._finish(manifests)
+
+    def store_paths(self, paths: Sequence[str]) -> list[tuple[str, FileManifest]]:
+        """Store local files; returns ``(file id, manifest)`` per path, in order."""
+        results: list[FileManifest | None] = [None] * len(paths)
+        batch_idx: list[int] = []
+        batch: list[bytes] = []
+        size = 0
+
+        def flush_small() -> None:
+            nonlocal batch, batch_idx, size
+            if batch:
+                self._check_cancel()
+                for i, m in zip(batch_idx, self._small_batch(batch)):
+                    results[i] = m
+            batch, batch_idx, size = [], [], 0
+
+        def read_small(p: str) -> bytes:
+            with open(p, "rb") as f:
+                return f.read()
+
+        sizes = []
+        for p in paths:
+            try:
+                sizes.append(os.stat(p).st_size)
+            except FileNotFoundError:
+                raise PathNotFound(f"no such file: {p}") from None
+        small = [i for i, s in enumerate(sizes) if s < LARGE_FILE]
+        # Read small files ahead in a thread pool (I/O releases the GIL).
+        reads = self._pool.map(read_small, [paths[i] for i in small])
+        small_iter = iter(zip(small, reads))
+        for i, p in enumerate(paths):
+            if sizes[i] >= LARGE_FILE:
+                flush_small()
+                self._check_cancel()
+                results[i] = self._large(p, sizes[i])
+                continue
+            j, data = next(small_iter)
+            assert j == i
+            batch.append(data)
+            batch_idx.append(i)
+            size += len(data)
+            if len(batch) >= SMALL_BATCH_FILES or size >= SMALL_BATCH_BYTES:
+                flush_small()
+        flush_small()
+        return self._finish([m for m in results if m is not None])
+
+    def _finish(self, manifests: list[FileManifest]) -> list[tuple[str, FileManifest]]:
+        """Write the file objects (deduplicated) and record their digests."""
+        bodies = [m.encode() for m in manifests]
+        ids = [object_id(Kind.FILE, b) for b in bodies]
+        missing = self._missing(ids)
+        for oid, body, m in zip(ids, bodies, manifests):
+            if oid in missing and oid not in self.writer.written:
+                self.writer.add(Kind.FILE, oid, body)
+            self.blobs[oid] = BlobRow(oid, m.size, m.sha256)
+            self.files += 1
+            self.bytes += m.size
+        return list(zip(ids, manifests))

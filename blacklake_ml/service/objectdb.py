@@ -1,0 +1,193 @@
+"""Typed, verified access to objects: locate in the catalog, read from packs, check hashes.
+
+Every body read is verified against its id before use. Decoded trees, files and commits are
+immutable, so they are cached (LRU, by id) for the life of the store handle.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from blacklake_ml.catalog import Catalog, ObjectLocation
+from blacklake_ml.core.ids import Kind, verify
+from blacklake_ml.core.objects import EMPTY_TREE, Commit, FileManifest, Tree
+from blacklake_ml.errors import CorruptObject, ObjectNotFound
+from blacklake_ml.service.packs import pack_key
+from blacklake_ml.storage import ObjectStorage
+
+#: Largest single ranged read when streaming a file's chunks.
+READ_SPAN = 16 * 1024 * 1024
+#: Chunks located per catalog round trip when streaming.
+LOCATE_BATCH = 2048
+
+EMPTY_TREE_ID = EMPTY_TREE.id
+
+
+class _LRU:
+    def __init__(self, capacity: int) -> None:
+        self._d: OrderedDict[str, Any] = OrderedDict()
+        self._cap = capacity
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            v = self._d.get(key)
+            if v is not None:
+                self._d.move_to_end(key)
+            return v
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._d[key] = value
+            self._d.move_to_end(key)
+            while len(self._d) > self._cap:
+                self._d.popitem(last=False)
+
+
+class ObjectDB:
+    """Reads objects of one store."""
+
+    def __init__(self, storage: ObjectStorage, catalog: Catalog) -> None:
+        self.storage = storage
+        self.catalog = catalog
+        self._trees = _LRU(20_000)
+        self._files = _LRU(20_000)
+        self._commits = _LRU(10_000)
+
+    # -- raw ------------------------------------------------------------------------------
+    def locate(self, oid: str) -> ObjectLocation:
+        """Location of one object or :class:`ObjectNotFound`."""
+        loc = self.catalog.locate([oid]).get(oid)
+        if loc is None:
+            raise ObjectNotFound(f"object {oid[:16]} is not in the store (run `blacklake fsck`)")
+        return loc
+
+    def read_raw(self, oid: str, kind: Kind) -> bytes:
+        """The verified body of one object."""
+        loc = self.locate(oid)
+        if loc.kind != kind.code:
+            raise CorruptObject(f"object {oid[:16]} is a {Kind.from_code(loc.kind).value}, "
+                                f"expected a {kind.value}")
+        body = self.storage.get_bytes(pack_key(loc.pack), loc.offset, loc.offset + loc.length)
+        verify(kind, oid, body)
+        return body
+
+    # -- typed ----------------------------------------------------------------------------
+    def tree(self, oid: str) -> Tree:
+        """A tree (the empty tree needs no storage)."""
+        if oid == EMPTY_TREE_ID:
+            return EMPTY_TREE
+        t = self._trees.get(oid)
+        if t is None:
+            t = Tree.decode(self.read_raw(oid, Kind.TREE))
+            self._trees.put(oid, t)
+        return t
+
+    def file(self, oid: str) -> FileManifest:
+        """A file manifest."""
+        m = self._files.get(oid)
+        if m is None:
+            m = FileManifest.decode(self.read_raw(oid, Kind.FILE))
+            self._files.put(oid, m)
+        return m
+
+    def commit(self, oid: str) -> Commit:
+        """A commit."""
+        c = self._commits.get(oid)
+        if c is None:
+            c = Commit.decode(self.read_raw(oid, Kind.COMMIT))
+            self._commits.put(oid, c)
+        return c
+
+    def remember_tree(self, tree: Tree, oid: str | None = None) -> None:
+        """Cache a tree this process just wrote (saves a read when committing again)."""
+        self._trees.put(oid or tree.id, tree)
+
+    def prefetch_files(self, ids: Iterable[str]) -> None:
+        """Load many file manifests with one catalog round trip per batch (for checkout)."""
+        wanted = [i for i in dict.fromkeys(ids) if self._files.get(i) is None]
+        for start in range(0, len(wanted), LOCATE_BATCH):
+            part = wanted[start:start + LOCATE_BATCH]
+            locs = self.catalog.locate(part)
+            for oid in part:
+                loc = locs.get(oid)
+                if loc is None:
+                    raise ObjectNotFound(f"file object {oid[:16]} is missing (run fsck)")
+                body = self.storage.get_bytes(pack_key(loc.pack), loc.offset,
+                                              loc.offset + loc.length)
+                verify(Kind.FILE, oid, body)
+                self._files.put(oid, FileManifest.decode(body))
+
+    # -- streaming file content -----------------------------------------------------------
+    def _spans(self, manifest: FileManifest) -> Iterator[tuple[str, int, int, list[str]]]:
+        """Group a file's chunks into ranged reads: (pack, start, end, [chunk ids])."""
+        chunks = manifest.chunks
+        for base in range(0, len(chunks), LOCATE_BATCH):
+            part = chunks[base:base + LOCATE_BATCH]
+            locs = self.catalog.locate(cid for cid, _ in part)
+            span: list[Any] | None = None
+            for cid, n in part:
+                loc = locs.get(cid)
+                if loc is None:
+                    raise ObjectNotFound(f"chunk {cid[:16]} is missing (run `blacklake fsck`)")
+                if loc.length != n:
+                    raise CorruptObject(f"chunk {cid[:16]} has length {loc.length}, "
+                                        f"the file says {n}")
+                if (span is not None and span[0] == loc.pack and span[2] == loc.offset
+                        and span[2] - span[1] + n <= READ_SPAN):
+                    span[2] += n
+                    span[3].append(cid)
+                else:
+                    if span is not None:
+                        yield span[0], span[1], span[2], span[3]
+                    span = [loc.pack, loc.offset, loc.offset + n, [cid]]
+            if span is not None:
+                yield span[0], span[1], span[2], span[3]
+
+    def _read_span(self, span: tuple[str, int, int, list[str]],
+                   manifest_lengths: dict[str, int]) -> bytes:
+        pack, start, end, ids = span
+        data = self.storage.get_bytes(pack_key(pack), start, end)
+        view = memoryview(data)
+        off = 0
+        for cid in ids:
+            n = manifest_lengths[cid]
+            verify(Kind.CHUNK, cid, view[off:off + n])
+            off += n
+        return data
+
+    def iter_file(self, manifest: FileManifest, *, threads: int = 2,
+                  lookahead: int = 4) -> Iterator[bytes]:
+        """Yield a file's verified content in order, in pieces of up to ``READ_SPAN`` bytes.
+
+        Reads and hash checks of the next spans run in a small thread pool (both release
+        the GIL) while the caller writes the current one.
+        """
+        lengths = dict(manifest.chunks)
+        spans = self._spans(manifest)
+        if threads <= 1:
+            for span in spans:
+                yield self._read_span(span, lengths)
+            return
+        with ThreadPoolExecutor(max_workers=threads,
+                                thread_name_prefix="blacklake-read") as pool:
+            window: list[Any] = []
+            for span in spans:
+                window.append(pool.submit(self._read_span, span, lengths))
+                if len(window) > lookahead:
+                    yield window.pop(0).result()
+            for fut in window:
+                yield fut.result()
+
+    def read_file(self, manifest: FileManifest) -> bytes:
+        """A whole file's content in memory (small files)."""
+        return b"".join(self.iter_file(manifest, threads=1))
+
+    def chunk(self, cid: str, length: int | None = None) -> bytes:
+        """One verified chunk."""
+        return self.read_raw(cid, Kind.CHUNK)
+

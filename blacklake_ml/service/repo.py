@@ -1,0 +1,405 @@
+"""The :class:`Repo` handle: one repository's verbs (a cheap, lazy object)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from blacklake_ml.catalog import CommitRow, RefRow, RepoRow
+from blacklake_ml.core.names import normalize_path, validate_message, validate_ref_name
+from blacklake_ml.core.objects import TreeEntry
+from blacklake_ml.core.progress import NULL_PROGRESS, Progress
+from blacklake_ml.errors import (
+    InvalidInput,
+    ObjectsVanished,
+    PathNotFound,
+    QuotaExceeded,
+    RefMoved,
+    RefNotFound,
+)
+from blacklake_ml.service import history, read
+from blacklake_ml.service import merge as merging
+from blacklake_ml.service.commit import CommitResult, Transaction, backoff, publish
+from blacklake_ml.service.diff import TreeDiff, diff_trees, entry_json
+from blacklake_ml.service.packs import PackWriter
+from blacklake_ml.service.trees import Root, lookup, walk_files
+
+if TYPE_CHECKING:
+    from blacklake_ml.service.store import Store
+
+MAX_ATTEMPTS = 50
+
+
+def commit_json(row: CommitRow) -> dict[str, Any]:
+    """The ``log --json`` shape of a commit."""
+    return {"id": row.id, "parents": list(row.parents), "author": row.author,
+            "time": row.time, "message": row.message, "meta": dict(row.meta),
+            "size": row.size, "files": row.nfiles}
+
+
+def ref_json(ref: RefRow) -> dict[str, Any]:
+    """The ``branch list`` / ``tag list`` shape of a ref."""
+    return {"name": ref.name, "kind": ref.kind, "commit": ref.commit}
+
+
+class Repo:
+    """A repository in a :class:`~blacklake_ml.Store`."""
+
+    def __init__(self, store: Store, row: RepoRow) -> None:
+        self.store = store
+        self._row = row
+
+    @property
+    def id(self) -> int:
+        """Catalog id."""
+        return self._row.id
+
+    @property
+    def name(self) -> str:
+        """Repository name."""
+        return self._row.name
+
+    @property
+    def description(self) -> str:
+        """Free-text description."""
+        return self._row.description
+
+    def __repr__(self) -> str:
+        return f"Repo({self.name!r})"
+
+    # -- refs -----------------------------------------------------------------------------
+    def resolve(self, ref: str) -> str:
+        """Commit id of a branch, tag or commit id (prefix)."""
+        return history.resolve(self, ref)
+
+    def branch_head(self, branch: str) -> str:
+        """Commit a branch points at (tags and commit ids are not branches)."""
+        validate_ref_name(branch, "branch")
+        row = self.store.catalog.get_ref(self.id, branch)
+        if row is None or row.kind != "branch":
+            what = "a tag, not a branch" if row is not None else "not a branch"
+            raise RefNotFound(f"{branch!r} is {what} of repository {self.name!r}")
+        return row.commit
+
+    def branches(self) -> list[RefRow]:
+        """All branches."""
+        return self.store.catalog.list_refs(self.id, "branch")
+
+    def tags(self) -> list[RefRow]:
+        """All tags."""
+        return self.store.catalog.list_refs(self.id, "tag")
+
+    def create_branch(self, name: str, from_ref: str = "main") -> RefRow:
+        """Create branch ``name`` at ``from_ref``."""
+        validate_ref_name(name, "branch")
+        return self.store.catalog.create_ref(self.id, name, "branch", self.resolve(from_ref))
+
+    def delete_branch(self, name: str) -> None:
+        """Delete a branch (its commits stay reachable from other refs or go at ``gc``)."""
+        validate_ref_name(name, "branch")
+        self.store.catalog.delete_ref(self.id, name, "branch")
+
+    def create_tag(self, name: str, ref: str) -> RefRow:
+        """Tag the commit ``ref`` resolves to."""
+        validate_ref_name(name, "tag")
+        return self.store.catalog.create_ref(self.id, name, "tag", self.resolve(ref))
+
+    def delete_tag(self, name: str) -> None:
+        """Delete a tag."""
+        validate_ref_name(name, "tag")
+        self.store.catalog.delete_ref(self.id, name, "tag")
+
+    # -- quotas ---------------------------------------------------------------------------
+    def set_quota(self, max_bytes: int | None = None, max_files: int | None = None) -> None:
+        """Limit the logical size / file count of any commit in this repository."""
+        for v in (max_bytes, max_files):
+            if v is not None and v < 0:
+                raise InvalidInput("quotas must be non-negative")
+        self.store.catalog.set_quota(self.id, max_bytes, max_files)
+        self._row = self.store.catalog.get_repo(self.name)
+
+    def check_quota(self, root: Root) -> None:
+        """Raise :class:`QuotaExceeded` if a snapshot with ``root`` breaks a quota."""
+        row = self._row
+        if row.max_bytes is not None and root.size > row.max_bytes:
+            raise QuotaExceeded(f"repository {self.name!r} quota: {root.size} bytes would "
+                                f"exceed the limit of {row.max_bytes}")
+        if row.max_files is not None and root.nfiles > row.max_files:
+            raise QuotaExceeded(f"repository {self.name!r} quota: {root.nfiles} files would "
+                                f"exceed the limit of {row.max_files}")
+
+    # -- writing --------------------------------------------------------------------------
+    def transaction(self, branch: str, message: str, *, meta: Mapping[str, Any] | None = None,
+                    author: str | None = None,
+                    progress: Progress = NULL_PROGRESS) -> Transaction:
+        """Stage several changes to ``branch`` and publish them as one commit."""
+        return Transaction(self, branch, message, meta=meta, author=author, progress=progress)
+
+    def _retrying(self, build: Any) -> CommitResult:
+        """Run ``build() -> Transaction`` and commit; redo once if gc took deduped objects."""
+        for attempt in range(2):
+            tx = build()
+            try:
+                return tx.commit()
+            except ObjectsVanished:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def put(self, local: str | os.PathLike[str], path: str = "", *, branch: str = "main",
+            message: str, meta: Mapping[str, Any] | None = None,
+            commit_meta: Mapping[str, Any] | None = None, author: str | None = None,
+            progress: Progress = NULL_PROGRESS) -> CommitResult:
+        """Commit a local file, or a directory's contents, at ``path`` on ``branch``.
+
+        A file goes to ``path`` itself, or below it (under its own name) when ``path`` is
+        the root, ends with '/', or is an existing directory; a directory's contents go
+        under ``path``.
+        """
+        local = os.fspath(local)
+        validate_message(message)
+        if not os.path.exists(local):
+            raise PathNotFound(f"no such file or directory: {local}")
+        is_dir = os.path.isdir(local)
+        dest = normalize_path(path)
+        if not is_dir:
+            if not dest or path.endswith("/"):
+                dest = normalize_path(f"{dest}/{os.path.basename(local)}")
+            else:
+                existing = lookup(self.store.odb, self._tree(self.branch_head(branch)), dest)
+                if existing is not None and existing.is_dir:
+                    dest = f"{dest}/{os.path.basename(local)}"
+
+        def build() -> Transaction:
+            tx = self.transaction(branch, message, meta=commit_meta, author=author,
+                                  progress=progress)
+            if is_dir:
+                tx.put_dir(local, dest, meta)
+            else:
+                tx.put_file(local, dest, meta)
+            return tx
+
+        return self._retrying(build)
+
+    def put_bytes(self, data: bytes, path: str, *, branch: str = "main", message: str,
+                  meta: Mapping[str, Any] | None = None,
+                  commit_meta: Mapping[str, Any] | None = None) -> CommitResult:
+        """Commit ``data`` as the file ``path``."""
+        def build() -> Transaction:
+            tx = self.transaction(branch, message, meta=commit_meta)
+            tx.put_bytes(data, path, meta)
+            return tx
+
+        return self._retrying(build)
+
+    def rm(self, path: str, *, branch: str = "main", message: str,
+           meta: Mapping[str, Any] | None = None) -> CommitResult:
+        """Commit the removal of a file or directory."""
+        path = normalize_path(path, allow_root=False)
+        tx = self.transaction(branch, message, meta=meta)
+        tx.delete(path)
+        return tx.commit()
+
+    # -- reading --------------------------------------------------------------------------
+    def _tree(self, commit_id: str) -> str:
+        return self.store.odb.commit(commit_id).tree
+
+    def entry(self, ref: str, path: str = "") -> TreeEntry:
+        """The entry at ``path`` (the root if '') at ``ref``; :class:`PathNotFound` if none."""
+        path = normalize_path(path)
+        entry = lookup(self.store.odb, self._tree(self.resolve(ref)), path)
+        if entry is None:
+            raise PathNotFound(f"no such path at {ref}: {path or '/'}")
+        return entry
+
+    def ls(self, ref: str = "main", path: str = "", *, recursive: bool = False
+           ) -> list[dict[str, Any]]:
+        """Entries at ``path``: a directory's children, or the file itself."""
+        path = normalize_path(path)
+        entry = self.entry(ref, path)
+        odb = self.store.odb
+        if not entry.is_dir:
+            return [entry_json(path, entry)]
+        if recursive:
+            return [entry_json(p, e) for p, e in walk_files(odb, entry.id, path)]
+        return [entry_json(f"{path}/{e.name}" if path else e.name, e)
+                for e in odb.tree(entry.id)]
+
+    def open(self, ref: str, path: str) -> read.BlobReader:
+        """A seekable binary file object for the file at ``path``."""
+        entry = self.entry(ref, path)
+        if entry.is_dir:
+            raise PathNotFound(f"{path} is a directory")
+        return read.BlobReader(self.store.odb, self.store.odb.file(entry.id), path)
+
+    def read_bytes(self, ref: str, path: str) -> bytes:
+        """A file's whole content."""
+        with self.open(ref, path) as f:
+            return f.read()
+
+    def get(self, ref: str, path: str, out: str | os.PathLike[str], *,
+            progress: Progress = NULL_PROGRESS) -> int:
+        """Copy a file (to ``out``) or directory (into ``out``); returns bytes written."""
+        path = normalize_path(path)
+        entry = self.entry(ref, path)
+        out_p = Path(out)
+        odb = self.store.odb
+        if entry.is_dir:
+            return read.export_tree(odb, walk_files(odb, entry.id), out_p, progress)
+        if out_p.is_dir():
+            out_p = out_p / path.rsplit("/", 1)[-1]
+        out_p.parent.mkdir(parents=True, exist_ok=True)
+        progress.start(entry.size, "B", f"get {path}")
+        try:
+            read.write_file(odb, odb.file(entry.id), out_p, progress)
+        finally:
+            progress.finish()
+        return entry.size
+
+    def checkout(self, ref: str, dest: str | os.PathLike[str], *, path: str = "",
+                 force: bool = False, progress: Progress = NULL_PROGRESS) -> int:
+        """Write the tree at ``ref`` (or its subdirectory ``path``) into ``dest``."""
+        entry = self.entry(ref, path)
+        if not entry.is_dir:
+            raise InvalidInput(f"{path} is a file: use get")
+        return read.checkout(self.store.odb, entry.id, Path(dest), force=force,
+                             progress=progress)
+
+    def log(self, ref: str = "main", *, path: str | None = None,
+            limit: int | None = None) -> list[CommitRow]:
+        """Commits reachable from ``ref``, newest first; only those touching ``path``."""
+        if limit is not None and limit < 0:
+            raise InvalidInput("-n must be non-negative")
+        head = self.resolve(ref)
+        touching = None
+        if path is not None and normalize_path(path):
+            touching = self.store.catalog.commits_touching(self.id, normalize_path(path))
+        out: list[CommitRow] = []
+        for row in history.iter_history(self, head):
+            if limit is not None and len(out) >= limit:
+                break
+            if touching is None or row.id in touching:
+                out.append(row)
+        return out
+
+    def diff(self, ref_a: str, ref_b: str, *, path: str = "") -> TreeDiff:
+        """Files added/removed/modified from ``ref_a`` to ``ref_b`` (below ``path``)."""
+        path = normalize_path(path)
+        odb = self.store.odb
+        ta, tb = self._tree(self.resolve(ref_a)), self._tree(self.resolve(ref_b))
+        if path:
+            ea, eb = lookup(odb, ta, path), lookup(odb, tb, path)
+            if ea is None and eb is None:
+                raise PathNotFound(f"no such path in either ref: {path}")
+            if (ea and not ea.is_dir) or (eb and not eb.is_dir):
+                d = TreeDiff()
+                if ea and eb and (ea.id != eb.id or dict(ea.meta) != dict(eb.meta)):
+                    d.modified[path] = (ea, eb)
+                elif ea and not eb:
+                    d.removed[path] = ea
+                elif eb and not ea:
+                    d.added[path] = eb
+                return d
+            return diff_trees(odb, ea.id if ea else None, eb.id if eb else None, path)
+        return diff_trees(odb, ta, tb)
+
+    # -- merging --------------------------------------------------------------------------
+    def _land(self, branch: str, compute: Any, message: str,
+              meta: Mapping[str, Any] | None) -> CommitResult:
+        """Compute a tree against the branch head and publish it; recompute on lost races."""
+        for attempt in range(MAX_ATTEMPTS):
+            head = self.branch_head(branch)
+            with PackWriter(self.store.storage, self.store.catalog) as writer:
+                outcome = compute(head, writer)
+                if outcome is None:  # nothing to do
+                    return CommitResult(head, created=False)
+                root, parents = outcome
+                if isinstance(root, str):  # fast-forward to an existing commit
+                    try:
+                        self.store.catalog.update_ref(self.id, branch, head,
+                                                      _empty_batch(), root)
+                    except RefMoved:
+                        backoff(attempt)
+                        continue
+                    return CommitResult(root, parents=(head,))
+                try:
+                    cid = publish(self, branch, head, root, parents, message, writer=writer,
+                                  meta=meta)
+                except RefMoved:
+                    backoff(attempt)
+                    continue
+                return CommitResult(cid, parents=parents)
+        raise RefMoved(f"gave up after {MAX_ATTEMPTS} lost races on {branch!r}")
+
+    def merge(self, source: str, target: str = "main", *, message: str | None = None,
+              strategy: merging.Strategy = None, no_ff: bool = False,
+              meta: Mapping[str, Any] | None = None) -> CommitResult:
+        """Merge ``source`` (any ref) into branch ``target``.
+
+        Fast-forwards when ``target`` is an ancestor of ``source`` (unless ``no_ff``);
+        raises :class:`~blacklake_ml.errors.MergeConflict` listing conflicting paths unless
+        ``strategy`` (``"ours"``, ``"theirs"`` or ``{glob: side}``) resolves them.
+        """
+        strategy = merging.check_strategy(strategy)
+        src = self.resolve(source)
+        msg = validate_message(message or f"Merge {source} into {target}")
+
+        def compute(head: str, writer: PackWriter) -> Any:
+            if history.is_ancestor(self, src, head):
+                return None  # already contains source
+            if not no_ff and history.is_ancestor(self, head, src):
+                return src, (head,)
+            base = history.merge_base(self, head, src)
+            base_tree = self._tree(base) if base else None
+            out = merging.three_way(self, base_tree, self._tree(head), self._tree(src),
+                                    writer=writer, strategy=strategy)
+            return out.root, (head, src)
+
+        return self._land(target, compute, msg, meta)
+
+    def cherry_pick(self, commit: str, target: str, *, message: str | None = None
+                    ) -> CommitResult:
+        """Apply the change ``commit`` made (vs its first parent) onto branch ``target``."""
+        cid = self.resolve(commit)
+        c = self.store.odb.commit(cid)
+        parent_tree = self._tree(c.parents[0]) if c.parents else None
+        msg = validate_message(message or f"{c.message}\n\n(cherry picked from commit {cid})")
+
+        def compute(head: str, writer: PackWriter) -> Any:
+            out = merging.three_way(self, parent_tree, self._tree(head), c.tree, writer=writer)
+            if out.root.id == self._tree(head):
+                return None
+            return out.root, (head,)
+
+        return self._land(target, compute, msg, None)
+
+    def revert(self, commit: str, branch: str, *, message: str | None = None) -> CommitResult:
+        """Commit the inverse of ``commit``'s change onto ``branch``."""
+        cid = self.resolve(commit)
+        c = self.store.odb.commit(cid)
+        parent_tree = self._tree(c.parents[0]) if c.parents else None
+        first_line = c.message.splitlines()[0] if c.message else ""
+        msg = validate_message(message or f'Revert "{first_line}"\n\nThis reverts commit {cid}.')
+
+        def compute(head: str, writer: PackWriter) -> Any:
+            out = merging.three_way(self, c.tree, self._tree(head), parent_tree or
+                                    _empty_tree_id(), writer=writer)
+            if out.root.id == self._tree(head):
+                return None
+            return out.root, (head,)
+
+        return self._land(branch, compute, msg, None)
+
+
+def _empty_batch() -> Any:
+    from blacklake_ml.catalog import CommitBatch
+
+    return CommitBatch(commits=[])
+
+
+def _empty_tree_id() -> str:
+    from blacklake_ml.service.objectdb import EMPTY_TREE_ID
+
+    return EMPTY_TREE_ID

@@ -1,0 +1,181 @@
+"""Local-disk storage: the embedded default under ``$BLACKLAKE_HOME/objects``.
+
+Implemented on ``os`` directly rather than fsspec's LocalFileSystem because crash safety
+needs exact control: bytes go to a temp file in the target directory, are fsynced, then
+renamed into place (atomic on POSIX), and ranged reads use ``pread`` on cached descriptors.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+
+from blacklake_ml.errors import ObjectNotFound, StorageError
+from blacklake_ml.storage.base import ObjectStorage, SpoolWriter, StorageItem
+
+TEMP_PREFIX = ".tmp-"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _LocalSpool(SpoolWriter):
+    def __init__(self, storage: LocalStorage, key: str) -> None:
+        self._final = storage._path(key)
+        self._final.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self._final.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        self._fd: int | None = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._size = 0
+        self._fsync = storage.fsync
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert self._fd is not None, "spool already closed"
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+            self._size += n
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def commit(self) -> None:
+        assert self._fd is not None, "spool already closed"
+        try:
+            if self._fsync:
+                os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+            os.replace(self._tmp, self._final)
+            if self._fsync:
+                _fsync_dir(self._final.parent)
+        except OSError as exc:
+            self.abort()
+            raise StorageError(f"cannot write {self._final}: {exc}") from exc
+
+    def abort(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        try:
+            os.unlink(self._tmp)
+        except FileNotFoundError:
+            pass
+
+
+class LocalStorage(ObjectStorage):
+    """Objects as files below a root directory."""
+
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True,
+                 max_open: int = 64) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.url = f"file://{self.root}"
+        self.fsync = fsync
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._fds: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max_open = max_open
+
+    @classmethod
+    def from_url(cls, url: str, **options: object) -> LocalStorage:
+        """Open ``file:///abs/path`` or a plain path."""
+        path = url[len("file://"):] if url.startswith("file://") else url
+        return cls(path, **options)  # type: ignore[arg-type]
+
+    def _path(self, key: str) -> Path:
+        if not key or key.startswith("/") or ".." in key.split("/"):
+            raise StorageError(f"invalid storage key {key!r}")
+        return self.root / key
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        with self.spool(key) as sp:
+            sp.write(data)
+            sp.commit()
+
+    def spool(self, key: str) -> SpoolWriter:
+        try:
+            return _LocalSpool(self, key)
+        except OSError as exc:
+            raise StorageError(f"cannot create {key}: {exc}") from exc
+
+    def _fd(self, key: str) -> int:
+        with self._lock:
+            fd = self._fds.get(key)
+            if fd is not None:
+                self._fds.move_to_end(key)
+                return fd
+            try:
+                fd = os.open(self._path(key), os.O_RDONLY)
+            except FileNotFoundError:
+                raise ObjectNotFound(f"storage object {key} is missing") from None
+            except OSError as exc:
+                raise StorageError(f"cannot open {key}: {exc}") from exc
+            self._fds[key] = fd
+            while len(self._fds) > self._max_open:
+                _, old = self._fds.popitem(last=False)
+                os.close(old)
+            return fd
+
+    def get_bytes(self, key: str, start: int | None = None, end: int | None = None) -> bytes:
+        if start is None and end is None:
+            try:
+                return self._path(key).read_bytes()
+            except FileNotFoundError:
+                raise ObjectNotFound(f"storage object {key} is missing") from None
+            except OSError as exc:
+                raise StorageError(f"cannot read {key}: {exc}") from exc
+        start = start or 0
+        if end is None:
+            end = os.fstat(self._fd(key)).st_size
+        length = end - start
+        try:
+            data = os.pread(self._fd(key), length, start)
+        except OSError as exc:
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+        if len(data) != length:
+            raise StorageError(f"short read of {key} [{start}, {end}): object is truncated")
+        return data
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            fd = self._fds.pop(key, None)
+            if fd is not None:
+                os.close(fd)
+        try:
+            os.unlink(self._path(key))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StorageError(f"cannot delete {key}: {exc}") from exc
+
+    def list(self, prefix: str = "") -> Iterator[StorageItem]:
+        base = self.root
+        for dirpath, _dirs, files in os.walk(base):
+            for name in files:
+                full = Path(dirpath) / name
+                key = full.relative_to(base).as_posix()
+                if key.startswith(prefix):
+                    try:
+                        st = full.stat()
+                    except FileNotFoundError:
+                        continue
+                    yield StorageItem(key, st.st_size, st.st_mtime)
+
+    def close(self) -> None:
+        with self._lock:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
