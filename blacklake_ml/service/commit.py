@@ -124,6 +124,7 @@ class _Put:
     meta: dict[str, str]
     local: str | None = None
     data: bytes | None = None
+    size: int = 0
 
 
 class Transaction:
@@ -163,12 +164,13 @@ class Transaction:
         local = os.fspath(local)
         if not os.path.isfile(local):
             raise PathNotFound(f"no such file: {local}")
-        self._stage(_Put(normalize_path(path, allow_root=False), validate_meta(meta), local))
+        self._stage(_Put(normalize_path(path, allow_root=False), validate_meta(meta), local,
+                         size=os.path.getsize(local)))
 
     def put_bytes(self, data: bytes, path: str, meta: Mapping[str, Any] | None = None) -> None:
         """Stage ``data`` at repository ``path``."""
         self._stage(_Put(normalize_path(path, allow_root=False), validate_meta(meta),
-                         data=bytes(data)))
+                         data=bytes(data), size=len(data)))
 
     def put_dir(self, local_dir: str | os.PathLike[str], prefix: str = "",
                 meta: Mapping[str, Any] | None = None) -> int:
@@ -179,20 +181,23 @@ class Transaction:
         prefix = normalize_path(prefix)
         meta_v = validate_meta(meta)
         count = 0
-        for dirpath, dirnames, filenames in os.walk(local_dir):
-            dirnames.sort()
-            rel = os.path.relpath(dirpath, local_dir)
-            rel = "" if rel == "." else rel.replace(os.sep, "/")
-            for name in sorted(filenames):
-                full = os.path.join(dirpath, name)
-                if not os.path.isfile(full):
-                    continue  # sockets, dangling links: nothing to version
-                repo_path = "/".join(p for p in (prefix, rel, name) if p)
+        stack = [(local_dir, prefix)]
+        while stack:
+            dirpath, repo_dir = stack.pop()
+            with os.scandir(dirpath) as it:
+                entries = sorted(it, key=lambda e: e.name)
+            for entry in entries:
+                repo_path = f"{repo_dir}/{entry.name}" if repo_dir else entry.name
+                if entry.is_dir():
+                    stack.append((entry.path, repo_path))
+                    continue
+                if not entry.is_file():
+                    continue  # sockets, fifos, dangling links: nothing to version
                 try:
                     repo_path = normalize_path(repo_path, allow_root=False)
                 except InvalidPath as exc:
-                    raise InvalidPath(f"{full}: {exc}") from None
-                self._stage(_Put(repo_path, meta_v, full))
+                    raise InvalidPath(f"{entry.path}: {exc}") from None
+                self._stage(_Put(repo_path, meta_v, entry.path, size=entry.stat().st_size))
                 count += 1
         return count
 
@@ -213,12 +218,12 @@ class Transaction:
         with PackWriter(store.storage, store.catalog) as writer:
             ingestor = Ingestor(store.catalog, writer, store.chunker, self.progress)
             try:
-                total = sum(os.path.getsize(p.local) if p.local else len(p.data or b"")
-                            for p in puts)
+                total = sum(p.size for p in puts)
                 self.progress.start(total, "B", f"storing {len(puts)} files")
                 from_disk = [p for p in puts if p.local is not None]
                 from_mem = [p for p in puts if p.local is None]
-                stored = ingestor.store_paths([p.local for p in from_disk])  # type: ignore[misc]
+                stored = ingestor.store_paths([p.local for p in from_disk],  # type: ignore[misc]
+                                              [p.size for p in from_disk])
                 stored += ingestor.store_bytes([p.data for p in from_mem])  # type: ignore[misc]
             finally:
                 self.progress.finish()

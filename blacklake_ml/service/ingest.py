@@ -200,14 +200,34 @@ class Ingestor:
             off += len(piece)
         return sha, cuts
 
-    def _small_batch(self, datas: list[bytes]) -> list[FileManifest]:
-        if len(datas) > 8:
-            hashed = list(self._pool.map(self._hash_small, datas))
-        else:
-            hashed = [self._hash_small(d) for d in datas]
-        missing = self._missing(c.cid for _, cuts in hashed for c in cuts)
+    def _hash_many(self, items: Sequence[bytes | str]) -> list[tuple[bytes, str, list[_Cut]]]:
+        """Read (paths) and hash many small contents, split across the worker threads.
+
+        One task per worker rather than one per file: per-task overhead would dominate
+        for 4 KiB files.
+        """
+        def work(part: Sequence[bytes | str]) -> list[tuple[bytes, str, list[_Cut]]]:
+            out = []
+            for item in part:
+                if isinstance(item, str):
+                    with open(item, "rb") as f:
+                        data = f.read()
+                else:
+                    data = item
+                out.append((data, *self._hash_small(data)))
+            return out
+
+        if len(items) < 16:
+            return work(items)
+        half = (len(items) + 1) // 2
+        futs = [self._pool.submit(work, items[:half]), self._pool.submit(work, items[half:])]
+        return futs[0].result() + futs[1].result()
+
+    def _small_batch(self, items: Sequence[bytes | str]) -> list[FileManifest]:
+        hashed = self._hash_many(items)
+        missing = self._missing(c.cid for _, _, cuts in hashed for c in cuts)
         out = []
-        for data, (sha, cuts) in zip(datas, hashed):
+        for data, sha, cuts in hashed:
             if missing:
                 self._write_cuts(data, cuts, missing)
             out.append(FileManifest(size=len(data), sha256=sha,
@@ -232,47 +252,44 @@ class Ingestor:
             manifests.extend(self._small_batch(batch))
         return self._finish(manifests)
 
-    def store_paths(self, paths: Sequence[str]) -> list[tuple[str, FileManifest]]:
-        """Store local files; returns ``(file id, manifest)`` per path, in order."""
+    def store_paths(self, paths: Sequence[str], sizes: Sequence[int] | None = None
+                    ) -> list[tuple[str, FileManifest]]:
+        """Store local files; returns ``(file id, manifest)`` per path, in order.
+
+        ``sizes`` (from a directory scan) saves a ``stat`` per file.
+        """
+        if sizes is None:
+            sizes = []
+            for p in paths:
+                try:
+                    sizes.append(os.stat(p).st_size)
+                except FileNotFoundError:
+                    raise PathNotFound(f"no such file: {p}") from None
         results: list[FileManifest | None] = [None] * len(paths)
         batch_idx: list[int] = []
-        batch: list[bytes] = []
         size = 0
 
         def flush_small() -> None:
-            nonlocal batch, batch_idx, size
-            if batch:
+            nonlocal batch_idx, size
+            if batch_idx:
                 self._check_cancel()
-                for i, m in zip(batch_idx, self._small_batch(batch)):
+                try:
+                    made = self._small_batch([paths[i] for i in batch_idx])
+                except FileNotFoundError as exc:
+                    raise PathNotFound(f"no such file: {exc.filename}") from None
+                for i, m in zip(batch_idx, made):
                     results[i] = m
-            batch, batch_idx, size = [], [], 0
+            batch_idx, size = [], 0
 
-        def read_small(p: str) -> bytes:
-            with open(p, "rb") as f:
-                return f.read()
-
-        sizes = []
-        for p in paths:
-            try:
-                sizes.append(os.stat(p).st_size)
-            except FileNotFoundError:
-                raise PathNotFound(f"no such file: {p}") from None
-        small = [i for i, s in enumerate(sizes) if s < LARGE_FILE]
-        # Read small files ahead in a thread pool (I/O releases the GIL).
-        reads = self._pool.map(read_small, [paths[i] for i in small])
-        small_iter = iter(zip(small, reads))
         for i, p in enumerate(paths):
             if sizes[i] >= LARGE_FILE:
                 flush_small()
                 self._check_cancel()
                 results[i] = self._large(p, sizes[i])
                 continue
-            j, data = next(small_iter)
-            assert j == i
-            batch.append(data)
             batch_idx.append(i)
-            size += len(data)
-            if len(batch) >= SMALL_BATCH_FILES or size >= SMALL_BATCH_BYTES:
+            size += sizes[i]
+            if len(batch_idx) >= SMALL_BATCH_FILES or size >= SMALL_BATCH_BYTES:
                 flush_small()
         flush_small()
         return self._finish([m for m in results if m is not None])
