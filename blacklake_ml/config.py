@@ -29,6 +29,7 @@ ENV_CONFIG = "BLACKLAKE_CONFIG"
 ENV_AUTHOR = "BLACKLAKE_AUTHOR"
 ENV_STORAGE_OPTIONS = "BLACKLAKE_STORAGE_OPTIONS"
 ENV_FSYNC = "BLACKLAKE_FSYNC"
+ENV_DEBUG = "BLACKLAKE_DEBUG"
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,12 @@ def load_config(home: str | os.PathLike[str] | None = None, *,
     grace = float(file_cfg.get("gc_grace", 3600.0))
     return Config(home=home_path, storage=str(storage), catalog=str(catalog),
                   storage_options=options, author=str(author), fsync=fsync, gc_grace=grace)
+
+
+def debug_enabled(env: dict[str, str] | None = None) -> bool:
+    """True when ``BLACKLAKE_DEBUG`` asks for tracebacks instead of one-line errors."""
+    value = (os.environ if env is None else env).get(ENV_DEBUG, "")
+    return _truthy(value)
 
 
 def _default_author() -> str:

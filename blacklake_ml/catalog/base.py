@@ -131,6 +131,11 @@ class Catalog(ABC):
 
     url: str
 
+    @property
+    def display_url(self) -> str:
+        """The URL with any password masked (for messages and ``init``)."""
+        return self.url
+
     # -- lifecycle ------------------------------------------------------------------------
     @abstractmethod
     def migrate(self) -> None:

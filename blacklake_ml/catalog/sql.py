@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,9 @@ class SqlCatalog(Catalog):
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        self._lock = threading.Lock()
+        # In-memory SQLite is one shared connection (StaticPool): transactions from several
+        # threads (e.g. PackWriter's publishing thread) must take turns on it.
+        self._lock = threading.RLock()
         try:
             self.engine: Engine = self._make_engine(url, echo)
         except ModuleNotFoundError as exc:
@@ -115,6 +117,7 @@ class SqlCatalog(Catalog):
         except (SQLAlchemyError, ValueError) as exc:
             raise CatalogError(f"cannot open catalog {url!r}: {exc}") from None
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._shared_conn = isinstance(self.engine.pool, sa.pool.StaticPool)
 
     # -- engine and transactions ------------------------------------------------------------
     @staticmethod
@@ -152,7 +155,8 @@ class SqlCatalog(Catalog):
     def _tx(self, write: bool = False) -> Iterator[Connection]:
         """A transaction; ``write`` takes SQLite's write lock up front."""
         try:
-            with self.engine.connect() as conn:
+            with self._lock if self._shared_conn else nullcontext(), \
+                    self.engine.connect() as conn:
                 conn.info["write"] = write
                 try:
                     with conn.begin():
@@ -168,8 +172,12 @@ class SqlCatalog(Catalog):
         except SQLAlchemyError as exc:
             raise CatalogError(f"catalog error ({self._where()}): {exc}") from None
 
-    def _where(self) -> str:
+    @property
+    def display_url(self) -> str:
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def _where(self) -> str:
+        return self.display_url
 
     def migrate(self) -> None:
         try:

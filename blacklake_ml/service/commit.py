@@ -55,11 +55,14 @@ class CommitResult:
     created: bool = True
     rebased: int = 0
     parents: tuple[str, ...] = ()
+    #: a merge that only moved the branch forward to an existing commit
+    fast_forward: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The ``put --json`` document."""
         return {"commit": self.commit, "files": self.files, "bytes": self.bytes,
-                "new_bytes": self.new_bytes, "created": self.created}
+                "new_bytes": self.new_bytes, "created": self.created,
+                "fast_forward": self.fast_forward}
 
 
 def ancestors(path: str) -> list[str]:
@@ -107,8 +110,12 @@ def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[s
     row = CommitRow(id=cid, tree=root.id, parents=parents, author=who, committer=who,
                     time=commit.time, message=message, meta=dict(commit.meta),
                     generation=generation, size=root.size, nfiles=root.nfiles)
+    # Everything this commit references that its parents do not: objects found in the store
+    # (deduplicated) and the ones this writer published. If a concurrent gc swept any of them,
+    # the ref must not move (see maintenance.gc).
+    needed = set(required) | writer.written
     batch = CommitBatch(commits=[row], changes={cid: changes}, blobs=list(blobs),
-                        required_objects=sorted(set(required)))
+                        required_objects=sorted(needed))
     store.catalog.update_ref(repo.id, branch, expected, batch, cid)
     return cid
 

@@ -20,7 +20,7 @@ def resolve(repo: Repo, ref: str) -> str:
     """Commit id named by a branch, a tag, or a full/prefix (>= 8 hex) commit id."""
     if not isinstance(ref, str) or not ref:
         raise InvalidName("empty reference")
-    if REF_NAME_RE.fullmatch(ref):
+    if REF_NAME_RE.fullmatch(ref) and ref not in (".", ".."):
         row = repo.store.catalog.get_ref(repo.id, ref)
         if row is not None:
             return row.commit

@@ -36,6 +36,7 @@ from blacklake_ml.service.packs import (
     idx_key,
     pack_key,
 )
+from blacklake_ml.storage import LocalStorage
 
 if TYPE_CHECKING:
     from blacklake_ml.service.store import Store
@@ -204,10 +205,20 @@ def _delete_retired(store: Store, cutoff: float) -> int:
     return len(ids)
 
 
+#: Pack files no catalog row knows are only deleted after this long whatever the grace
+#: period: a writer publishes the pack file before its catalog rows.
+ORPHAN_MIN_AGE = 3600.0
+
+
 def _delete_orphans(store: Store, cutoff: float) -> int:
-    """Pack files no catalog row knows (crashed writers), older than the grace period."""
+    """Pack files no catalog row knows (crashed writers), and stale temp files."""
+    cutoff = min(cutoff, time.time() - ORPHAN_MIN_AGE)
     known = {p.id for p in store.catalog.list_packs()}
     n = 0
+    if isinstance(store.storage, LocalStorage):
+        for path in store.storage.stale_temp_files(cutoff):
+            path.unlink(missing_ok=True)
+            n += 1
     for item in store.storage.list(PACK_PREFIX):
         name = item.key[len(PACK_PREFIX):]
         pid = name.split(".", 1)[0]

@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blacklake_ml.catalog import CommitRow, RefRow, RepoRow
-from blacklake_ml.core.names import normalize_path, validate_message, validate_ref_name
+from blacklake_ml.core.names import (
+    join_path,
+    normalize_path,
+    validate_message,
+    validate_meta,
+    validate_ref_name,
+)
 from blacklake_ml.core.objects import TreeEntry
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.errors import (
@@ -166,7 +172,7 @@ class Repo:
         dest = normalize_path(path)
         if not is_dir:
             if not dest or path.endswith("/"):
-                dest = normalize_path(f"{dest}/{os.path.basename(local)}")
+                dest = normalize_path(join_path(dest, os.path.basename(local)))
             else:
                 existing = lookup(self.store.odb, self._tree(self.branch_head(branch)), dest)
                 if existing is not None and existing.is_dir:
@@ -323,7 +329,9 @@ class Repo:
                     except RefMoved:
                         backoff(attempt)
                         continue
-                    return CommitResult(root, parents=(head,))
+                    # No commit is created: the branch now points at an existing one.
+                    return CommitResult(root, created=False, fast_forward=True,
+                                        parents=self.store.odb.commit(root).parents)
                 try:
                     cid = publish(self, branch, head, root, parents, message, writer=writer,
                                   meta=meta)
@@ -343,8 +351,10 @@ class Repo:
         ``strategy`` (``"ours"``, ``"theirs"`` or ``{glob: side}``) resolves them.
         """
         strategy = merging.check_strategy(strategy)
+        validate_ref_name(target, "branch")
+        meta = validate_meta(meta)
         src = self.resolve(source)
-        msg = validate_message(message or f"Merge {source} into {target}")
+        msg = validate_message(f"Merge {source} into {target}" if message is None else message)
 
         def compute(head: str, writer: PackWriter) -> Any:
             if history.is_ancestor(self, src, head):
@@ -365,7 +375,8 @@ class Repo:
         cid = self.resolve(commit)
         c = self.store.odb.commit(cid)
         parent_tree = self._tree(c.parents[0]) if c.parents else None
-        msg = validate_message(message or f"{c.message}\n\n(cherry picked from commit {cid})")
+        msg = validate_message(f"{c.message}\n\n(cherry picked from commit {cid})"
+                               if message is None else message)
 
         def compute(head: str, writer: PackWriter) -> Any:
             out = merging.three_way(self, parent_tree, self._tree(head), c.tree, writer=writer)
@@ -381,7 +392,8 @@ class Repo:
         c = self.store.odb.commit(cid)
         parent_tree = self._tree(c.parents[0]) if c.parents else None
         first_line = c.message.splitlines()[0] if c.message else ""
-        msg = validate_message(message or f'Revert "{first_line}"\n\nThis reverts commit {cid}.')
+        msg = validate_message(f'Revert "{first_line}"\n\nThis reverts commit {cid}.'
+                               if message is None else message)
 
         def compute(head: str, writer: PackWriter) -> Any:
             out = merging.three_way(self, c.tree, self._tree(head), parent_tree or

@@ -83,8 +83,8 @@ class Store:
         """Where this store lives."""
         where = self.storage.root if isinstance(self.storage, LocalStorage) else None
         return {"home": str(self.config.home), "storage": self.storage.url,
-                "catalog": self.catalog.url.split("@")[-1] if "@" in self.catalog.url
-                else self.catalog.url, "objects_dir": str(where) if where else None}
+                "catalog": self.catalog.display_url,
+                "objects_dir": str(where) if where else None}
 
     # -- repositories ---------------------------------------------------------------------
     def create_repo(self, name: str, description: str = "", *, max_bytes: int | None = None,

@@ -89,6 +89,11 @@ class FsspecStorage(ObjectStorage):
         return _FsspecSpool(self, key)
 
     def get_bytes(self, key: str, start: int | None = None, end: int | None = None) -> bytes:
+        if start is not None and end is not None and end <= start:
+            # An empty range is no valid HTTP Range; S3 would answer with the whole object.
+            if not self.exists(key):
+                raise ObjectNotFound(f"storage object {key} is missing")
+            return b""
         try:
             data = self.fs.cat_file(self._full(key), start=start, end=end)
         except Exception as exc:
@@ -98,7 +103,7 @@ class FsspecStorage(ObjectStorage):
         return data
 
     def get_ranges(self, key: str, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
-        if len(ranges) <= 1:
+        if len(ranges) <= 1 or any(e <= s for s, e in ranges):
             return [self.get_bytes(key, s, e) for s, e in ranges]
         full = self._full(key)
         try:
@@ -114,7 +119,7 @@ class FsspecStorage(ObjectStorage):
 
     def exists(self, key: str) -> bool:
         try:
-            return bool(self.fs.exists(self._full(key)))
+            return bool(self.fs.isfile(self._full(key)))
         except Exception as exc:
             raise _translate(exc, key) from exc
 

@@ -30,6 +30,8 @@ def _fsync_dir(path: Path) -> None:
 
 class _LocalSpool(SpoolWriter):
     def __init__(self, storage: LocalStorage, key: str) -> None:
+        self._storage = storage
+        self._key = key
         self._final = storage._path(key)
         self._final.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = self._final.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
@@ -57,6 +59,7 @@ class _LocalSpool(SpoolWriter):
             os.close(self._fd)
             self._fd = None
             os.replace(self._tmp, self._final)
+            self._storage._forget(self._key)  # a cached fd would still read the old file
             if self._fsync:
                 _fsync_dir(self._final.parent)
         except OSError as exc:
@@ -108,23 +111,34 @@ class LocalStorage(ObjectStorage):
         except OSError as exc:
             raise StorageError(f"cannot create {key}: {exc}") from exc
 
-    def _fd(self, key: str) -> int:
+    def _dup_fd(self, key: str) -> int:
+        """A private duplicate of the cached descriptor for ``key`` (caller closes it).
+
+        Duplicating under the lock means another thread evicting or closing the cached
+        descriptor can never make this read hit a recycled descriptor number.
+        """
         with self._lock:
             fd = self._fds.get(key)
-            if fd is not None:
+            if fd is None:
+                try:
+                    fd = os.open(self._path(key), os.O_RDONLY)
+                except FileNotFoundError:
+                    raise ObjectNotFound(f"storage object {key} is missing") from None
+                except OSError as exc:
+                    raise StorageError(f"cannot open {key}: {exc}") from exc
+                self._fds[key] = fd
+                while len(self._fds) > self._max_open:
+                    _, old = self._fds.popitem(last=False)
+                    os.close(old)
+            else:
                 self._fds.move_to_end(key)
-                return fd
-            try:
-                fd = os.open(self._path(key), os.O_RDONLY)
-            except FileNotFoundError:
-                raise ObjectNotFound(f"storage object {key} is missing") from None
-            except OSError as exc:
-                raise StorageError(f"cannot open {key}: {exc}") from exc
-            self._fds[key] = fd
-            while len(self._fds) > self._max_open:
-                _, old = self._fds.popitem(last=False)
-                os.close(old)
-            return fd
+            return os.dup(fd)
+
+    def _forget(self, key: str) -> None:
+        with self._lock:
+            fd = self._fds.pop(key, None)
+            if fd is not None:
+                os.close(fd)
 
     def get_bytes(self, key: str, start: int | None = None, end: int | None = None) -> bytes:
         if start is None and end is None:
@@ -134,14 +148,17 @@ class LocalStorage(ObjectStorage):
                 raise ObjectNotFound(f"storage object {key} is missing") from None
             except OSError as exc:
                 raise StorageError(f"cannot read {key}: {exc}") from exc
-        start = start or 0
-        if end is None:
-            end = os.fstat(self._fd(key)).st_size
-        length = end - start
+        fd = self._dup_fd(key)
         try:
-            data = os.pread(self._fd(key), length, start)
+            start = start or 0
+            if end is None:
+                end = os.fstat(fd).st_size
+            length = max(0, end - start)
+            data = os.pread(fd, length, start) if length else b""
         except OSError as exc:
             raise StorageError(f"cannot read {key}: {exc}") from exc
+        finally:
+            os.close(fd)
         if len(data) != length:
             raise StorageError(f"short read of {key} [{start}, {end}): object is truncated")
         return data
@@ -150,10 +167,7 @@ class LocalStorage(ObjectStorage):
         return self._path(key).is_file()
 
     def delete(self, key: str) -> None:
-        with self._lock:
-            fd = self._fds.pop(key, None)
-            if fd is not None:
-                os.close(fd)
+        self._forget(key)
         try:
             os.unlink(self._path(key))
         except FileNotFoundError:
@@ -167,12 +181,26 @@ class LocalStorage(ObjectStorage):
             for name in files:
                 full = Path(dirpath) / name
                 key = full.relative_to(base).as_posix()
-                if key.startswith(prefix):
+                if key.startswith(prefix) and not name.startswith(TEMP_PREFIX):
                     try:
                         st = full.stat()
                     except FileNotFoundError:
                         continue
                     yield StorageItem(key, st.st_size, st.st_mtime)
+
+    def stale_temp_files(self, older_than: float) -> list[Path]:
+        """Temp files of spools that never committed (crashed writers), by mtime."""
+        out = []
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if name.startswith(TEMP_PREFIX):
+                    full = Path(dirpath) / name
+                    try:
+                        if full.stat().st_mtime < older_than:
+                            out.append(full)
+                    except FileNotFoundError:
+                        continue
+        return out
 
     def close(self) -> None:
         with self._lock:

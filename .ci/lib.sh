@@ -1,0 +1,25 @@
+# Shared by .ci/run and .ci/test; sourced from the repository root, never executed.
+# shellcheck shell=bash
+
+#: pip extras the test suite needs (PostgreSQL and S3 tests run against real local services).
+TEST_EXTRAS="test,s3,postgres"
+#: Records what .venv was installed from, so .ci/test reinstalls only when pyproject.toml changes.
+INSTALL_STAMP=.venv/.blacklake-ml-test-install
+#: Everything the test run imports up front; a missing one means "install first".
+TEST_IMPORTS='import importlib.metadata as m, pytest, pytest_timeout, importlinter, moto, s3fs, psycopg, boto3, hypothesis; m.version("blacklake-ml")'
+
+install_stamp() {
+    printf '%s %s\n' "$TEST_EXTRAS" "$(sha256sum pyproject.toml | cut -d' ' -f1)"
+}
+
+# Install this checkout (editable) with the test extras into .venv and record the stamp.
+install_into_venv() {
+    .venv/bin/python -m pip install -e ".[$TEST_EXTRAS]"
+    install_stamp > "$INSTALL_STAMP"
+}
+
+venv_is_current() {
+    [ -x .venv/bin/python ] \
+        && [ "$(cat "$INSTALL_STAMP" 2>/dev/null)" = "$(install_stamp)" ] \
+        && .venv/bin/python -c "$TEST_IMPORTS" >/dev/null 2>&1
+}
