@@ -1,0 +1,136 @@
+"""Run every benchmark in turn and write ``benchmarks/results/latest.json``.
+
+Each ``bench_*.py`` runs in its own process (sequentially: the machine has two cores and
+the benchmarks must not compete); its output is streamed through, and its last line (one
+JSON document) is collected. Exit status is non-zero if a benchmark crashed, or, with
+``--fail-on-miss``, if a target was missed.
+
+    python benchmarks/run_all.py [--quick] [--only put_large,get] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ["put_large", "dedup_versions", "put_many", "commit_small", "get"]
+
+#: The headline figure of each benchmark: (JSON key, how it is read).
+HEADLINE = {
+    "put_large": ("ratio", "x faster than dvc add (>= 5)"),
+    "dedup_versions": ("ratio", "of DVC's stored bytes (<= 0.25)"),
+    "put_many": ("ratio", "x faster than dvc add DIR (>= 3)"),
+    "commit_small": ("median_ms", "ms median commit of 1 file in 100k (< 100)"),
+    "get": ("ratio_get", "x copy speed for get (>= 0.5)"),
+}
+
+
+def git_commit() -> str | None:
+    """The checked-out commit of the repository, if any."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True,
+                             text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def git_dirty() -> list[str]:
+    """Files of the package with uncommitted changes (the figures measure those too)."""
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--", "blacklake_ml"],
+                             cwd=HERE.parent, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [line[3:] for line in out.stdout.splitlines() if line.strip()]
+
+
+def run_one(name: str, extra: list[str]) -> tuple[dict[str, Any] | None, float, int]:
+    """Run ``bench_<name>.py``; returns (its JSON figures or None, seconds, exit status)."""
+    cmd = [sys.executable, str(HERE / f"bench_{name}.py"), *extra]
+    print(f"\n##### {name}: {' '.join(cmd[1:])}", flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=HERE.parent)
+    last = ""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        if line.strip():
+            last = line.strip()
+    rc = proc.wait()
+    secs = time.perf_counter() - t0
+    try:
+        doc = json.loads(last) if rc == 0 else None
+    except json.JSONDecodeError:
+        doc = None
+    return doc, secs, rc
+
+
+def main() -> int:
+    """Run the selected benchmarks and write the results file."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    p.add_argument("--only", default="", help="comma-separated subset of: "
+                   + ",".join(BENCHMARKS))
+    p.add_argument("--workdir", default=None, help="parent dir for temporary data")
+    p.add_argument("--out", default=str(HERE / "results" / "latest.json"))
+    p.add_argument("--fail-on-miss", action="store_true",
+                   help="exit non-zero when a target is missed")
+    args = p.parse_args()
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or BENCHMARKS
+    unknown = set(names) - set(BENCHMARKS)
+    if unknown:
+        p.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    extra = (["--quick"] if args.quick else []) + \
+        (["--workdir", args.workdir] if args.workdir else [])
+
+    results: dict[str, Any] = {}
+    summary = []
+    crashed = missed = False
+    for name in names:
+        doc, secs, rc = run_one(name, extra)
+        if doc is None:
+            crashed = True
+            results[name] = {"error": f"exit status {rc}", "seconds": secs}
+            summary.append((name, "CRASHED", "", ""))
+            continue
+        doc["seconds"] = secs
+        results[name] = doc
+        key, what = HEADLINE[name]
+        ok = bool(doc.get("pass"))
+        missed |= not ok
+        summary.append((name, f"{doc.get(key, float('nan')):.3g}", what,
+                        "PASS" if ok else "MISS"))
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "uncommitted_package_files": git_dirty(), "quick": args.quick, "host": platform.node(),
+        "python": platform.python_version(), "results": results,
+        "summary": {n: {"figure": f, "meaning": w, "verdict": v} for n, f, w, v in summary},
+    }, indent=2, default=str) + "\n")
+
+    print("\n##### summary" + (" (--quick: sizes too small for the targets to mean much)"
+                               if args.quick else ""))
+    width = max(len(n) for n, *_ in summary)
+    for n, f, w, v in summary:
+        print(f"{n.ljust(width)}  {v:7}  {f} {w}")
+    print(f"written: {out}")
+    if crashed:
+        return 1
+    return 2 if (missed and args.fail_on_miss) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
