@@ -303,30 +303,37 @@ def test_update_ref_reindexing_a_known_commit_is_harmless(cat: Catalog) -> None:
     assert cat.commits_touching(rid, "a") == {c1.id}
 
 
+def _race_update_ref(cat: Catalog, rid: int, expected: str,
+                     candidates: list[CommitRow]) -> dict[int, str]:
+    """Each candidate's update_ref from ``expected``, in its own thread, released at once."""
+    barrier = threading.Barrier(len(candidates))
+    outcomes: dict[int, str] = {}
+
+    def attempt(t: int) -> None:
+        barrier.wait()
+        try:
+            cat.update_ref(rid, "main", expected, batch(candidates[t]), candidates[t].id)
+            outcomes[t] = "won"
+        except RefMoved:
+            outcomes[t] = "moved"
+        except Exception as exc:  # noqa: BLE001 - reported by the caller's assertion
+            outcomes[t] = f"error: {exc!r}"
+
+    threads = [threading.Thread(target=attempt, args=(t,)) for t in range(len(candidates))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    return outcomes
+
+
 def test_update_ref_concurrent_cas_exactly_one_wins(cat: Catalog) -> None:
     rid, root = new_repo(cat)
     rounds = 10
     expected = root
     for i in range(rounds):
-        barrier = threading.Barrier(2)
-        outcomes: dict[int, str] = {}
         candidates = [commit_row(hid(f"r{i}t{t}"), (expected,)) for t in range(2)]
-
-        def attempt(t: int) -> None:
-            barrier.wait()
-            try:
-                cat.update_ref(rid, "main", expected, batch(candidates[t]), candidates[t].id)
-                outcomes[t] = "won"
-            except RefMoved:
-                outcomes[t] = "moved"
-            except Exception as exc:  # noqa: BLE001 - reported below
-                outcomes[t] = f"error: {exc!r}"
-
-        threads = [threading.Thread(target=attempt, args=(t,)) for t in range(2)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(60)
+        outcomes = _race_update_ref(cat, rid, expected, candidates)
         assert sorted(outcomes.values()) == ["moved", "won"], outcomes
         winner = next(t for t, o in outcomes.items() if o == "won")
         head = cat.get_ref(rid, "main").commit
@@ -492,11 +499,10 @@ def test_gc_session_drop_move_retire(cat: Catalog) -> None:
 def test_gc_session_rolls_back_on_error(cat: Catalog) -> None:
     a = hid("a")
     cat.add_pack(pack_row("p1"), locs("p1", a))
-    with pytest.raises(RuntimeError, match="boom"):
-        with cat.gc_exclusive() as session:
-            session.drop_objects([a])
-            session.retire_packs(["p1"], time.time())
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), cat.gc_exclusive() as session:
+        session.drop_objects([a])
+        session.retire_packs(["p1"], time.time())
+        raise RuntimeError("boom")
     assert cat.existing([a]) == {a}
     assert cat.list_packs()[0].state == "live"
 

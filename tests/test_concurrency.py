@@ -5,9 +5,11 @@
 * gc(grace=0) racing a writer that deduplicates against unreachable data never leaves a
   commit pointing at collected objects (the gc/commit barrier).
 """
+# ruff: noqa: F811 - pytest fixtures imported from helpers are used as parameters
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import queue as queue_mod
 import random
@@ -30,7 +32,6 @@ from blacklake_ml.core.progress import Progress
 from blacklake_ml.errors import CommitConflict, ObjectsVanished
 from blacklake_ml.service.commit import publish
 from blacklake_ml.service.packs import PackWriter
-from blacklake_ml.service.repo import Repo
 from blacklake_ml.service.store import Store
 from blacklake_ml.service.trees import TreeBuilder
 
@@ -116,7 +117,7 @@ def test_disjoint_writers_in_processes_all_land(store_spec: StoreSpec) -> None:
         assert {c.id for c in log[:-1]} == {m[2] for m in commits}
         # Rebased, not merged: the history is one straight line.
         assert all(len(c.parents) == 1 for c in log[:-1])
-        for newer, older in zip(log, log[1:]):
+        for newer, older in itertools.pairwise(log):
             assert newer.parents == (older.id,)
         # Each writer's commits are in its own order.
         for wid in range(n_workers):
@@ -181,6 +182,28 @@ def test_same_path_writers_in_processes_exactly_one_conflict(store_spec: StoreSp
     fresh_check(store_spec, expect)
 
 
+def _commit_at_once(staged: list[Any]) -> dict[int, Any]:
+    """Commit each staged transaction in its own thread, released together by a barrier."""
+    barrier = threading.Barrier(len(staged))
+    outcome: dict[int, Any] = {}
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            outcome[i] = staged[i].commit()
+        except CommitConflict as exc:
+            outcome[i] = exc
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller's assertion
+            outcome[i] = repr(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(staged))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return outcome
+
+
 @pytest.mark.parametrize("ours,theirs,clash", [
     ({"same.txt": b"A"}, {"same.txt": b"B"}, {"same.txt"}),
     ({"same.txt": b"A", "a": b"1"}, {"same.txt": b"B", "b": b"2"}, {"same.txt"}),
@@ -208,23 +231,7 @@ def test_same_path_writers_in_threads_exactly_one_conflict(
             staged.append(tx)
         before = repo.branch_head("main")
         assert staged[0].base == staged[1].base == before
-        barrier = threading.Barrier(2)
-        outcome: dict[int, Any] = {}
-
-        def run(i: int) -> None:
-            try:
-                barrier.wait()
-                outcome[i] = staged[i].commit()
-            except CommitConflict as exc:
-                outcome[i] = exc
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-                outcome[i] = repr(exc)
-
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        outcome = _commit_at_once(staged)
         assert len(outcome) == 2, outcome
         conflicts = [o for o in outcome.values() if isinstance(o, CommitConflict)]
         assert len(conflicts) == 1, outcome
@@ -422,3 +429,32 @@ def test_put_retries_when_gc_sweeps_its_deduplicated_objects(store: Store,
     assert res.created and res.new_bytes >= len(content)
     assert store.catalog.existing(chunks) == set(chunks)
     fresh_check(store_spec, {"kept.bin": content})
+
+
+def test_restoring_an_unreachable_commit_while_gc_runs(store: Store,
+                                                      store_spec: StoreSpec) -> None:
+    """gc marks a deleted branch's commit dead; before it sweeps, the commit is brought back
+    (a branch is recreated at it, and main fast-forwards to it). gc's barrier re-marks what
+    the refs reach now, so nothing they reach is collected."""
+    repo = store.create_repo("demo")
+    repo.put_bytes(b"a", "a.txt", message="a")
+    repo.create_branch("x")
+    content = rand(50_000, seed=23)
+    lost = repo.put_bytes(content, "b.txt", branch="x", message="b on x").commit
+    repo.delete_branch("x")
+
+    hook = PauseAfterScan()
+    result: dict[str, Any] = {}
+    gc_thread = threading.Thread(
+        target=lambda: result.setdefault("gc", store.gc(grace=0, progress=hook)))
+    gc_thread.start()
+    try:
+        assert hook.reached.wait(60)
+        repo.create_branch("restored", from_ref=lost)
+        res = repo.merge(lost, "main")
+        assert res.fast_forward and repo.branch_head("main") == lost
+    finally:
+        hook.resume.set()
+        gc_thread.join(60)
+    assert result["gc"]["objects_dropped"] == 0
+    fresh_check(store_spec, {"a.txt": b"a", "b.txt": content})

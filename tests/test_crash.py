@@ -61,37 +61,40 @@ class Child:
         return self.proc.stderr.read().decode(errors="replace")[-3000:]
 
 
-def verify(store: Store, acked: list[tuple[str, str, str]], new_from: int = 0) -> None:
-    """fsck clean, head present, every acknowledged commit in the log; the content of those
-    from ``acked[new_from:]`` (the ones not verified before) read back byte-exact."""
+def verify(store: Store, acked: list[tuple[str, str, str]], kills: int,
+           new_from: int = 0) -> None:
+    """After ``kills`` kills: fsck clean, head present, every acknowledged commit in the log
+    holding the bytes it acknowledged (checked for ``acked[new_from:]``, the ones not
+    verified before), and every file of the head readable and as last written."""
     report = store.fsck()
     assert report["ok"], report["problems"]
     repo = store.repo("demo")
     head = repo.branch_head("main")
     log = repo.log("main")
     assert log[0].id == head
+    assert log[-1].message == "Initialize repository"
     ids = {c.id for c in log}
     missing = [cid for cid, _, _ in acked if cid not in ids]
     assert not missing, f"acknowledged commits lost: {missing}"
-    if acked:
-        # At most one commit (landed, not yet acknowledged) can follow the last one printed.
-        last = acked[-1][0]
-        assert head == last or log[1].id == last
-    # Every (new) acknowledged commit holds the bytes it acknowledged.
+    # The child commits one at a time: each kill can leave at most one commit that landed
+    # but was not acknowledged yet.
+    by_id = {cid: (path, digest) for cid, path, digest in acked}
+    unacked = [c.id for c in log[:-1] if c.id not in by_id]
+    assert len(unacked) <= kills, unacked
+    assert all(len(c.parents) == 1 for c in log[:-1])  # one straight line
     for cid, path, digest in acked[new_from:]:
         assert sha256(repo.read_bytes(cid, path)) == digest, (cid, path)
-    # Every file of the head reads back and matches its recorded digest.
+    # Every file of the head reads back, matches its recorded digest, and is what the newest
+    # commit touching it wrote: the acknowledged bytes, unless that commit is unacknowledged.
     for e in repo.ls("main", recursive=True):
         data = repo.read_bytes("main", e["path"])
         assert len(data) == e["size"]
         assert sha256(data) == store.odb.file(e["id"]).sha256
-    # ... and, for paths the newest acknowledged commits wrote, the acknowledged digest.
-    latest: dict[str, str] = {}
-    for cid, path, digest in acked:
-        latest[path] = digest
-    if acked and head == acked[-1][0]:
-        for path, digest in latest.items():
-            assert sha256(repo.read_bytes("main", path)) == digest, path
+        newest = repo.log("main", path=e["path"], limit=1)[0].id
+        if newest in by_id:
+            assert by_id[newest] == (e["path"], sha256(data)), e["path"]
+        else:
+            assert newest in unacked, e["path"]
 
 
 def crash_rounds(spec: StoreSpec, rounds: int, rng: random.Random) -> int:
@@ -116,13 +119,13 @@ def crash_rounds(spec: StoreSpec, rounds: int, rng: random.Random) -> int:
             acked.append((cid, path, digest))
         st = spec.open()
         try:
-            verify(st, acked, before)
+            verify(st, acked, r + 1, before)
         finally:
             st.close()
     st = spec.open()
     try:
         st.gc(grace=0)
-        verify(st, acked)
+        verify(st, acked, rounds)
     finally:
         st.close()
     return len(acked)

@@ -3,19 +3,19 @@
 Every test runs twice through the ``store`` fixture: local disk + SQLite, and moto S3 +
 PostgreSQL.
 """
+# ruff: noqa: F811 - pytest fixtures imported from helpers are used as parameters
 
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
 from helpers import (  # noqa: F401 - fixtures are found by name
-    rand,
-    sha256,
     StoreSpec,
     local_store,
+    rand,
+    sha256,
     snapshot,
     store,
     store_spec,
@@ -33,6 +33,7 @@ from blacklake_ml.errors import (
     InvalidInput,
     InvalidName,
     MergeConflict,
+    NotFound,
     ObjectNotFound,
     PathNotFound,
     QuotaExceeded,
@@ -145,10 +146,9 @@ def test_transaction_stages_several_changes_in_one_commit(repo: Repo, src: Path)
     assert repo.entry("main", "x/1.txt").meta == {"n": "1"}
     # An exception inside the block publishes nothing.
     before = snapshot(repo)
-    with pytest.raises(RuntimeError):
-        with repo.transaction("main", "never") as tx2:
-            tx2.put_bytes(b"zzz", "never.txt")
-            raise RuntimeError("abort")
+    with pytest.raises(RuntimeError), repo.transaction("main", "never") as tx2:
+        tx2.put_bytes(b"zzz", "never.txt")
+        raise RuntimeError("abort")
     assert snapshot(repo) == before
 
 
@@ -741,6 +741,26 @@ def test_gc_removes_unreachable_data(repo: Repo, store: Store, tmp_path: Path) -
     assert store.fsck()["ok"]
 
 
+def test_gc_collected_commit_cannot_get_a_ref_again(repo: Repo, store: Store) -> None:
+    """After gc collected a deleted branch's commit, branching or tagging it is refused
+    (instead of creating a ref to objects that are gone) and the store stays sound."""
+    repo.put_bytes(b"a", "a.txt", message="a")
+    repo.create_branch("x")
+    gone = repo.put_bytes(rand(10_000, seed=12), "b.txt", branch="x", message="b").commit
+    repo.delete_branch("x")
+    assert store.gc(grace=0)["objects_dropped"] >= 1
+    with pytest.raises(RefNotFound):
+        repo.create_branch("restored", from_ref=gone)
+    with pytest.raises(RefNotFound):
+        repo.create_tag("restored", gone)
+    assert repo.store.catalog.get_ref(repo.id, "restored") is None
+    fs = store.fsck()
+    assert fs["ok"], fs["problems"]
+    with pytest.raises(NotFound):
+        repo.merge(gone, "main")
+    assert store.fsck()["ok"]
+
+
 def test_gc_with_default_grace_keeps_young_packs(repo: Repo, store: Store) -> None:
     repo.create_branch("scratch")
     repo.put_bytes(rand(50_000, seed=7), "u.bin", branch="scratch", message="u")
@@ -820,9 +840,9 @@ def test_fsck_detects_corruption(repo: Repo, store: Store, store_spec: StoreSpec
             r.read_bytes("main", "bad.bin")
         with pytest.raises(CorruptObject):
             r.get("main", "bad.bin", Path(other.config.home) / "out.bin")
-        with pytest.raises(CorruptObject):
-            with bl.open("blacklake://demo/main/bad.bin", store=other) as f:
-                f.read()
+        with pytest.raises(CorruptObject), \
+                bl.open("blacklake://demo/main/bad.bin", store=other) as f:
+            f.read()
         assert r.read_bytes("main", "good.bin") == good
     finally:
         other.close()

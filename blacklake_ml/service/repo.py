@@ -19,6 +19,7 @@ from blacklake_ml.core.objects import TreeEntry
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.errors import (
     InvalidInput,
+    ObjectNotFound,
     ObjectsVanished,
     PathNotFound,
     QuotaExceeded,
@@ -97,10 +98,21 @@ class Repo:
         """All tags."""
         return self.store.catalog.list_refs(self.id, "tag")
 
+    def _existing_commit(self, ref: str) -> str:
+        """Commit id of ``ref``, checking its object is still stored (not collected by gc)."""
+        cid = self.resolve(ref)
+        try:
+            self.store.odb.commit(cid)
+        except ObjectNotFound:
+            raise RefNotFound(f"commit {cid[:12]} of {ref!r} is no longer stored "
+                              "(garbage-collected)") from None
+        return cid
+
     def create_branch(self, name: str, from_ref: str = "main") -> RefRow:
         """Create branch ``name`` at ``from_ref``."""
         validate_ref_name(name, "branch")
-        return self.store.catalog.create_ref(self.id, name, "branch", self.resolve(from_ref))
+        return self.store.catalog.create_ref(self.id, name, "branch",
+                                             self._existing_commit(from_ref))
 
     def delete_branch(self, name: str) -> None:
         """Delete a branch (its commits stay reachable from other refs or go at ``gc``)."""
@@ -110,7 +122,7 @@ class Repo:
     def create_tag(self, name: str, ref: str) -> RefRow:
         """Tag the commit ``ref`` resolves to."""
         validate_ref_name(name, "tag")
-        return self.store.catalog.create_ref(self.id, name, "tag", self.resolve(ref))
+        return self.store.catalog.create_ref(self.id, name, "tag", self._existing_commit(ref))
 
     def delete_tag(self, name: str) -> None:
         """Delete a tag."""
@@ -324,8 +336,10 @@ class Repo:
                 root, parents = outcome
                 if isinstance(root, str):  # fast-forward to an existing commit
                     try:
+                        # The target commit must still be stored when the ref moves
+                        # (gc barrier): never fast-forward onto a collected commit.
                         self.store.catalog.update_ref(self.id, branch, head,
-                                                      _empty_batch(), root)
+                                                      _empty_batch(required=(root,)), root)
                     except RefMoved:
                         backoff(attempt)
                         continue
@@ -353,7 +367,7 @@ class Repo:
         strategy = merging.check_strategy(strategy)
         validate_ref_name(target, "branch")
         meta = validate_meta(meta)
-        src = self.resolve(source)
+        src = self._existing_commit(source)
         msg = validate_message(f"Merge {source} into {target}" if message is None else message)
 
         def compute(head: str, writer: PackWriter) -> Any:
@@ -405,10 +419,10 @@ class Repo:
         return self._land(branch, compute, msg, None)
 
 
-def _empty_batch() -> Any:
+def _empty_batch(required: tuple[str, ...] = ()) -> Any:
     from blacklake_ml.catalog import CommitBatch
 
-    return CommitBatch(commits=[])
+    return CommitBatch(commits=[], required_objects=required)
 
 
 def _empty_tree_id() -> str:
