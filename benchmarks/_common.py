@@ -209,16 +209,33 @@ def dvc_version() -> str:
     return run([*DVC, "--version"]).stdout.strip()
 
 
-def dvc_init(project: str | os.PathLike[str]) -> Path:
-    """A fresh ``dvc init --no-scm`` project whose state DBs stay inside it.
+def dvc_env(project: str | os.PathLike[str]) -> dict[str, str]:
+    """Environment for DVC commands in ``project``: its state DBs stay inside the project.
 
-    ``core.site_cache_dir`` is pointed into the project so the hash cache of one project is
-    never reused by the next (and nothing is left in /var/tmp).
+    ``DVC_SITE_CACHE_DIR`` (DVC's hash and link caches, by default shared under
+    ``/var/tmp/dvc``) points into the project, so one project's hash cache never helps the
+    next and nothing is left behind.
     """
+    env = dict(os.environ)
+    env["DVC_SITE_CACHE_DIR"] = str(Path(project) / ".dvc" / "site-cache")
+    return env
+
+
+def dvc(project: str | os.PathLike[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``dvc ARGS`` in ``project``."""
+    return run([*DVC, *args], cwd=project, env=dvc_env(project))
+
+
+def timed_dvc(project: str | os.PathLike[str], *args: str) -> float:
+    """Wall-clock seconds of ``dvc ARGS`` in ``project`` (including DVC's start-up)."""
+    return timed_run([*DVC, *args], cwd=project, env=dvc_env(project))
+
+
+def dvc_init(project: str | os.PathLike[str]) -> Path:
+    """A fresh ``dvc init --no-scm`` project (see :func:`dvc_env`)."""
     p = Path(project)
     p.mkdir(parents=True, exist_ok=True)
-    run([*DVC, "init", "--no-scm", "-q"], cwd=p)
-    run([*DVC, "config", "core.site_cache_dir", str(p / ".dvc" / "site-cache")], cwd=p)
+    dvc(p, "init", "--no-scm", "-q")
     return p
 
 

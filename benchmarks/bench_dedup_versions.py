@@ -76,7 +76,7 @@ def main() -> int:
             write_version(work, data)
             logical += len(data)
             t_bl, res = c.timed(repo.put, work, "model.ckpt", message=f"version {v}")
-            t_dvc = c.timed_run([*c.DVC, "add", "-q", work.name], cwd=project)
+            t_dvc = c.timed_dvc(project, "add", "-q", work.name)
             packs_now = c.tree_bytes(home / "objects" / "packs")
             dvc_now = c.dvc_cache_bytes(project)
             per_version.append({"version": v, "size": len(data), "blacklake_new_bytes":

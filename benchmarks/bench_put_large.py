@@ -65,7 +65,7 @@ def dvc_add(src: Path, project: Path) -> float:
     c.dvc_init(project)
     target = project / src.name
     os.link(src, target)
-    secs = c.timed_run([*c.DVC, "add", "-q", target.name], cwd=project)
+    secs = c.timed_dvc(project, "add", "-q", target.name)
     assert c.dvc_cache_bytes(project) >= src.stat().st_size
     return secs
 
@@ -74,7 +74,7 @@ def dvc_add_tiny(project: Path) -> float:
     """Seconds for ``dvc add`` of a 1-byte file: DVC's fixed per-command overhead."""
     c.dvc_init(project)
     (project / "tiny").write_bytes(b"x")
-    return c.timed_run([*c.DVC, "add", "-q", "tiny"], cwd=project)
+    return c.timed_dvc(project, "add", "-q", "tiny")
 
 
 def main() -> int:
@@ -95,6 +95,7 @@ def main() -> int:
             times["cli"] = []
         startup = c.dvc_startup(5)
         tiny = c.median([dvc_add_tiny(wd / f"tiny-{i}") for i in range(3)])
+
         def nofsync(home: Path) -> float:
             with env_var("BLACKLAKE_FSYNC", "0"):
                 return blacklake_api(src, home)

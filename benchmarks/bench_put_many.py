@@ -57,7 +57,7 @@ def dvc_add(src: Path, project: Path) -> float:
     """Seconds for ``dvc add`` of a fresh copy of ``src`` in a fresh project."""
     c.dvc_init(project)
     shutil.copytree(src, project / "data")
-    return c.timed_run([*c.DVC, "add", "-q", "data"], cwd=project)
+    return c.timed_dvc(project, "add", "-q", "data")
 
 
 def main() -> int:
