@@ -122,22 +122,21 @@ class Ingestor:
     def _large(self, path: str, size: int) -> FileManifest:
         sha = hashlib.sha256()
         chunks: list[tuple[str, int]] = []
-        hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blacklake-sha")
-
-        def stage2(buf: bytearray, fresh: tuple[int, int],
-                   cuts: list[tuple[int, int]]) -> list[_Cut]:
-            sha.update(memoryview(buf)[fresh[0]:fresh[1]])
-            return _hash_cuts(buf, cuts)
-
-        pending: tuple[bytearray, Future[list[_Cut]]] | None = None
+        # The whole-file SHA-256 runs in order on its own thread; the chunk BLAKE3s of a
+        # window are split across the two pool threads; this thread reads, cuts and writes.
+        sha_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blacklake-sha")
+        nbuf = 4
+        ring = [bytearray(WINDOW + self.chunker.params.max) for _ in range(nbuf)]
+        sha_done: list[Future[None] | None] = [None] * nbuf
+        pending: tuple[bytearray, list[Future[list[_Cut]]]] | None = None
 
         def drain() -> None:
             nonlocal pending
             if pending is None:
                 return
-            pbuf, fut = pending
+            pbuf, futs = pending
             pending = None
-            cuts = fut.result()
+            cuts = [c for fut in futs for c in fut.result()]
             chunks.extend((c.cid, c.n) for c in cuts)
             self._write_cuts(pbuf, cuts, self._missing(c.cid for c in cuts))
             self.progress.advance(sum(c.n for c in cuts))
@@ -146,14 +145,15 @@ class Ingestor:
             with open(path, "rb", buffering=0) as f:
                 carry = b""
                 done = 0
-                # Three reused buffers: one being filled, one being hashed, one being
-                # written. Reuse avoids faulting in fresh pages for every window.
-                ring = [bytearray(WINDOW + self.chunker.params.max) for _ in range(3)]
                 turn = 0
                 while True:
                     self._check_cancel()
-                    buf = ring[turn % 3]
+                    slot = turn % nbuf
                     turn += 1
+                    prior = sha_done[slot]
+                    if prior is not None:
+                        prior.result()  # the SHA thread must be done with this buffer
+                    buf = ring[slot]
                     buf[:len(carry)] = carry
                     view = memoryview(buf)
                     n, want = len(carry), len(carry) + WINDOW
@@ -162,9 +162,9 @@ class Ingestor:
                         if not got:
                             break
                         n += got
-                    fresh = (len(carry), n)
                     done += n - len(carry)
                     eof = n < want
+                    sha_done[slot] = sha_pool.submit(sha.update, view[len(carry):n])
                     cuts: list[tuple[int, int]] = []
                     off = 0
                     for piece in self.chunker.cut(view[:n]):
@@ -178,14 +178,16 @@ class Ingestor:
                         carry = bytes(buf[lo:lo + ln])
                     else:
                         carry = b""
-                    fut = hasher.submit(stage2, buf, fresh, cuts)
+                    half = (len(cuts) + 1) // 2
+                    futs = [self._pool.submit(_hash_cuts, buf, cuts[:half]),
+                            self._pool.submit(_hash_cuts, buf, cuts[half:])]
                     drain()
-                    pending = (buf, fut)
+                    pending = (buf, futs)
                     if eof:
                         break
                 drain()
         finally:
-            hasher.shutdown(wait=True)
+            sha_pool.shutdown(wait=True)
         if done != size:
             size = done  # the file changed size while we read it: record what we stored
         return FileManifest(size=size, sha256=sha.hexdigest(), chunks=tuple(chunks))

@@ -113,9 +113,10 @@ def write_file(odb: ObjectDB, manifest: FileManifest, target: Path,
     try:
         with os.fdopen(fd, "wb", buffering=0) as f:
             threads = 2 if manifest.size > 8 * 1024 * 1024 else 1
-            for piece in odb.iter_file(manifest, threads=threads):
-                f.write(piece)
-                progress.advance(len(piece))
+            if not odb.copy_local(manifest, f.fileno(), threads=threads, progress=progress):
+                for piece in odb.iter_file(manifest, threads=threads):
+                    f.write(piece)
+                    progress.advance(len(piece))
         if target.is_symlink():
             target.unlink()
         os.replace(tmp, target)

@@ -94,6 +94,13 @@ class ObjectStorage(ABC):
         """Read several ``[start, end)`` ranges of one object (backends may batch)."""
         return [self.get_bytes(key, s, e) for s, e in ranges]
 
+    def local_path(self, key: str) -> str | None:
+        """A local filesystem path holding ``key``'s bytes, if this backend has one.
+
+        Lets readers verify through ``mmap`` and copy in the kernel; None elsewhere.
+        """
+        return None
+
     def close(self) -> None:
         """Release cached handles or connections."""
 

@@ -163,6 +163,9 @@ class LocalStorage(ObjectStorage):
             raise StorageError(f"short read of {key} [{start}, {end}): object is truncated")
         return data
 
+    def local_path(self, key: str) -> str | None:
+        return str(self._path(key))
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
