@@ -496,6 +496,18 @@ def test_gc_session_drop_move_retire(cat: Catalog) -> None:
     assert (cat.locate([d])[d].pack, cat.locate([d])[d].offset) == ("p6", 4)
 
 
+def test_gc_session_drop_objects_only_from_the_given_pack(cat: Catalog) -> None:
+    a, b, c = hid("a"), hid("b"), hid("c")
+    cat.add_pack(pack_row("old"), locs("old", a, b, c))
+    # b was written again by a writer since gc looked: its row now points at "young".
+    cat.add_pack(pack_row("young"), [ObjectLocation(b, 1, "young", 8, 10)])
+    with cat.gc_exclusive() as session:
+        session.drop_objects([a, b, c], "old")
+        session.retire_packs(["old"], time.time())
+    assert set(cat.locate([a, b, c])) == {b}
+    assert cat.locate([b])[b].pack == "young"
+
+
 def test_gc_session_rolls_back_on_error(cat: Catalog) -> None:
     a = hid("a")
     cat.add_pack(pack_row("p1"), locs("p1", a))

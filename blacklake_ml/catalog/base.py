@@ -114,8 +114,8 @@ class GcSession(ABC):
         """Every ref of every repository, read inside the lock."""
 
     @abstractmethod
-    def drop_objects(self, ids: Sequence[str]) -> None:
-        """Remove objects from the index."""
+    def drop_objects(self, ids: Sequence[str], pack: str | None = None) -> None:
+        """Remove objects from the index (with ``pack``: only those still located in it)."""
 
     @abstractmethod
     def move_objects(self, locations: Sequence[ObjectLocation], from_pack: str) -> None:

@@ -80,9 +80,12 @@ class _SqlGcSession(GcSession):
         rows = self.conn.execute(sa.select(t.refs)).all()
         return [(r.repo_id, RefRow(r.name, r.kind, r.commit_id, r.updated)) for r in rows]
 
-    def drop_objects(self, ids: Sequence[str]) -> None:
+    def drop_objects(self, ids: Sequence[str], pack: str | None = None) -> None:
         for part in _chunks(list(ids)):
-            self.conn.execute(sa.delete(t.objects).where(t.objects.c.id.in_(part)))
+            stmt = sa.delete(t.objects).where(t.objects.c.id.in_(part))
+            if pack is not None:
+                stmt = stmt.where(t.objects.c.pack == pack)
+            self.conn.execute(stmt)
 
     def move_objects(self, locations: Sequence[ObjectLocation], from_pack: str) -> None:
         if not locations:

@@ -177,7 +177,9 @@ def gc(store: Store, *, grace: float, repack_below: float = 0.5, dry_run: bool =
         dropped = 0
         for pid, ids in drop.items():
             still_dead = [i for i in ids if i not in live_ids]
-            session.drop_objects(still_dead)
+            # Only rows still in the swept pack: a writer may have written the same object
+            # again since the mark, moving its row to a young pack its commit will use.
+            session.drop_objects(still_dead, pid)
             dropped += len(still_dead)
         resurrected = {pid for pid, ids in drop.items() if any(i in live_ids for i in ids)}
         for pid, locs in moved.items():
