@@ -29,7 +29,7 @@ from helpers import (  # noqa: F401 - fixtures are found by name
 
 from blacklake_ml.core.objects import FILE, TreeEntry
 from blacklake_ml.core.progress import Progress
-from blacklake_ml.errors import CommitConflict
+from blacklake_ml.errors import CommitConflict, ObjectsVanished
 from blacklake_ml.service.commit import publish
 from blacklake_ml.service.packs import PackWriter, pack_key
 from blacklake_ml.service.store import Store
@@ -360,6 +360,57 @@ def test_gc_keeps_an_object_an_inflight_commit_wrote_again(store: Store,
         gc_thread.join(60)
     assert repo.branch_head("main") == cid
     fresh_check(store_spec, {"a.txt": content, "b.txt": content})
+
+
+def test_gc_keeps_what_an_inflight_merge_reuses(store: Store, store_spec: StoreSpec) -> None:
+    """A merge from an unreachable commit (a deleted branch) reuses its subtrees; gc sweeps
+    while the merge's trees are published but its ref has not moved yet.
+
+    gc treats young packs as roots, so the reused subtrees (and their files and chunks)
+    survive, and the merge lands complete. Driven step by step for an exact interleaving.
+    """
+    from blacklake_ml.service import merge as merging
+
+    repo = store.create_repo("demo")
+    repo.put_bytes(b"base", "base.txt", message="base")
+    repo.create_branch("x")
+    content = rand(150_000, seed=5)
+    repo.put_bytes(content, "x/data.bin", branch="x", message="x data")
+    src = repo.branch_head("x")
+    repo.delete_branch("x")  # everything only x had is now unreachable
+    repo.put_bytes(b"main", "main.txt", message="diverge")
+
+    hook = PauseAfterScan()
+    result: dict[str, Any] = {}
+    gc_thread = threading.Thread(
+        target=lambda: result.setdefault("gc", store.gc(grace=0, progress=hook)))
+    gc_thread.start()
+    try:
+        assert hook.reached.wait(60)
+        head = repo.branch_head("main")
+        base = store.odb.commit(src).parents[0]
+        with PackWriter(store.storage, store.catalog) as writer:
+            out = merging.three_way(repo, store.odb.commit(base).tree,
+                                    store.odb.commit(head).tree, store.odb.commit(src).tree,
+                                    writer=writer)
+            writer.flush()  # the merge's trees are published, its ref not yet moved
+            hook.resume.set()
+            gc_thread.join(60)
+            assert result["gc"]["objects_dropped"] >= 1  # the dead commit at least
+            # The dead commit itself was swept: a merge naming it as parent must not land...
+            with pytest.raises(ObjectsVanished):
+                publish(repo, "main", head, out.root, (head, src), "merge x", writer=writer)
+            assert repo.branch_head("main") == head
+            # ...but its trees, files and chunks survived: the same tree lands as a
+            # cherry-pick-like commit (one parent) and reads back complete.
+            cid = publish(repo, "main", head, out.root, (head,), "take x", writer=writer)
+    finally:
+        hook.resume.set()
+        gc_thread.join(60)
+    assert repo.branch_head("main") == cid
+    assert store.fsck()["ok"]
+    fresh_check(store_spec, {"base.txt": b"base", "main.txt": b"main",
+                             "x/data.bin": content})
 
 
 class PauseAfterStoring(Progress):

@@ -30,6 +30,7 @@ from blacklake_ml.errors import (
 )
 from blacklake_ml.service.diff import diff_trees
 from blacklake_ml.service.ingest import Ingestor
+from blacklake_ml.service.objectdb import EMPTY_TREE_ID
 from blacklake_ml.service.packs import PackWriter
 from blacklake_ml.service.trees import Root, TreeBuilder
 
@@ -110,10 +111,13 @@ def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[s
     row = CommitRow(id=cid, tree=root.id, parents=parents, author=who, committer=who,
                     time=commit.time, message=message, meta=dict(commit.meta),
                     generation=generation, size=root.size, nfiles=root.nfiles)
-    # Everything this commit references that its parents do not: objects found in the store
-    # (deduplicated) and the ones this writer published. If a concurrent gc swept any of them,
-    # the ref must not move (see maintenance.gc).
-    needed = set(required) | writer.written
+    # Everything this commit points at that its first parent may not: objects found in the
+    # store (deduplicated), the ones this writer published and whatever its new trees point
+    # at. gc keeps every indexed object's whole graph indexed, so if these are still indexed
+    # under the gc lock, the commit is complete; if a concurrent gc swept any of them, the
+    # ref must not move (see maintenance.gc).
+    needed = set(required) | writer.written | writer.referenced | set(parents) | {root.id}
+    needed.discard(EMPTY_TREE_ID)
     batch = CommitBatch(commits=[row], changes={cid: changes}, blobs=list(blobs),
                         required_objects=sorted(needed))
     store.catalog.update_ref(repo.id, branch, expected, batch, cid)

@@ -56,20 +56,26 @@ class Live:
         return self.commits | self.trees | set(self.files) | set(self.chunks)
 
 
-def mark(store: Store, roots: Iterable[str], live: Live | None = None) -> Live:
-    """Everything reachable from the commits ``roots`` (extending ``live`` if given)."""
+def mark(store: Store, roots: Iterable[str], live: Live | None = None, *,
+         trees: Iterable[str] = (), files: Iterable[str] = ()) -> Live:
+    """Everything reachable from the commits ``roots`` (and from extra ``trees`` and
+    ``files``), extending ``live`` if given."""
     live = live if live is not None else Live()
     odb = store.odb
     stack = [r for r in roots if r not in live.commits]
-    new_files: list[str] = []
-    while stack:
-        cid = stack.pop()
-        if cid in live.commits:
-            continue
-        live.commits.add(cid)
-        c = odb.commit(cid)
-        stack.extend(p for p in c.parents if p not in live.commits)
-        tstack = [c.tree]
+    tstack = [t for t in trees if t not in live.trees]
+    new_files = [f for f in dict.fromkeys(files) if f not in live.files]
+    for fid in new_files:
+        live.files[fid] = 0  # size filled in below from the manifest
+    while stack or tstack:
+        if stack:
+            cid = stack.pop()
+            if cid in live.commits:
+                continue
+            live.commits.add(cid)
+            c = odb.commit(cid)
+            stack.extend(p for p in c.parents if p not in live.commits)
+            tstack.append(c.tree)
         while tstack:
             tid = tstack.pop()
             if tid in live.trees:
@@ -83,9 +89,36 @@ def mark(store: Store, roots: Iterable[str], live: Live | None = None) -> Live:
                     new_files.append(e.id)
     odb.prefetch_files(new_files)
     for fid in new_files:
-        for cid, n in odb.file(fid).chunks:
+        m = odb.file(fid)
+        live.files[fid] = m.size
+        for cid, n in m.chunks:
             live.chunks[cid] = n
     return live
+
+
+def mark_young(store: Store, live: Live, cutoff: float) -> None:
+    """Treat everything in packs newer than ``cutoff`` as a root, with all it references.
+
+    Writers publish objects before the commit that references them; a young pack may hold
+    the trees of a commit still in flight (a merge, say, whose trees reuse subtrees of an
+    unreachable commit). Keeping the closure of every young object keeps the invariant
+    "an indexed object's whole graph is indexed", which a committing writer relies on when
+    it checks (under the gc lock) only the objects its new objects point at directly.
+    """
+    commits: list[str] = []
+    trees: list[str] = []
+    files: list[str] = []
+    by_kind = {Kind.COMMIT.code: commits, Kind.TREE.code: trees, Kind.FILE.code: files}
+    for p in store.catalog.list_packs():
+        if p.state != "live" or p.created <= cutoff:
+            continue
+        for o in store.catalog.pack_objects(p.id):
+            bucket = by_kind.get(o.kind)
+            if bucket is not None:
+                bucket.append(o.id)
+            elif o.kind == Kind.CHUNK.code:
+                live.chunks.setdefault(o.id, o.length)
+    mark(store, commits, live, trees=trees, files=files)
 
 
 # -- stats --------------------------------------------------------------------------------
@@ -173,6 +206,8 @@ def gc(store: Store, *, grace: float, repack_below: float = 0.5, dry_run: bool =
         # The barrier: commits that landed since the mark keep what they reference.
         now_roots = {r.commit for _, r in session.all_refs()}
         mark(store, now_roots - roots, live)
+        # ... and so does whatever young packs hold (commits still on their way).
+        mark_young(store, live, cutoff)
         live_ids = live.ids()
         dropped = 0
         for pid, ids in drop.items():
@@ -181,7 +216,13 @@ def gc(store: Store, *, grace: float, repack_below: float = 0.5, dry_run: bool =
             # again since the mark, moving its row to a young pack its commit will use.
             session.drop_objects(still_dead, pid)
             dropped += len(still_dead)
-        resurrected = {pid for pid, ids in drop.items() if any(i in live_ids for i in ids)}
+        # A pack whose dead object turned live stays, unless that object's row has moved to a
+        # newer copy (a writer wrote it again): then this pack no longer serves it.
+        resurrected = set()
+        for pid, ids in drop.items():
+            revived = [i for i in ids if i in live_ids]
+            if revived and any(loc.pack == pid for loc in catalog.locate(revived).values()):
+                resurrected.add(pid)
         for pid, locs in moved.items():
             session.move_objects(locs, pid)
         to_retire = [p for p in retire if p not in resurrected] + \

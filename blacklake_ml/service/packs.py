@@ -81,6 +81,8 @@ class PackWriter:
         self._lock = threading.Lock()
         #: ids written by this writer (published or not): never written twice
         self.written: set[str] = set()
+        #: ids the written trees point at (they must still exist when a ref moves)
+        self.referenced: set[str] = set()
         self.published: list[PackRow] = []
         self.bytes_written = 0
 

@@ -77,6 +77,7 @@ class TreeBuilder:
         oid = object_id(Kind.TREE, body)
         if oid != EMPTY_TREE_ID:
             self.writer.add(Kind.TREE, oid, body)
+            self.writer.referenced.update(e.id for e in tree)
             self.written.append(oid)
             self.odb.remember_tree(tree, oid)
         return oid
