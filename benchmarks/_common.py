@@ -114,6 +114,12 @@ def rotated(items: Sequence[T], i: int) -> list[T]:
     return [*items[k:], *items[:k]]
 
 
+def best_of(times: dict[str, list[float]]) -> dict[str, float]:
+    """The fastest sample of each contestant (noise only ever adds time: a cross-check on
+    the medians when the machine is busy)."""
+    return {k: min(v) for k, v in times.items() if v}
+
+
 def rate(amount: float, seconds: float) -> float:
     """``amount`` per second (0 if ``seconds`` is 0)."""
     return amount / seconds if seconds > 0 else 0.0
@@ -131,6 +137,26 @@ def write_random_file(path: str | os.PathLike[str], size: int, piece: int = PIEC
             f.write(os.urandom(n))
             left -= n
     return p
+
+
+def warm(*paths: str | os.PathLike[str]) -> int:
+    """Read every file at or below ``paths`` (untimed) so the next timed read is warm.
+
+    This VM runs DAMON proactive reclaim (``kdamond``, action ``pageout``): page-cache pages
+    left untouched for a while are evicted, so a file written a minute ago may be cold again.
+    Both sides of every comparison are warmed the same way right before they are timed.
+    Returns the bytes read.
+    """
+    buf = bytearray(8 * MiB)
+    total = 0
+    for path in paths:
+        p = Path(path)
+        files = [p] if p.is_file() else [Path(d) / f for d, _s, fs in os.walk(p) for f in fs]
+        for f in files:
+            with open(f, "rb", buffering=0) as fh:
+                while n := fh.readinto(buf):
+                    total += n
+    return total
 
 
 def tree_bytes(path: str | os.PathLike[str]) -> int:

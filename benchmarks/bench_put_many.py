@@ -5,7 +5,7 @@ Anchor: ``dvc add DIR`` in a fresh ``dvc init --no-scm`` project (subprocess wal
 ratio is also given with ``dvc --version`` start-up subtracted). Target: blacklake >= 3x the
 anchor's files/s. Runs are interleaved (order rotating; median of 5); each uses a fresh
 store / project and, for DVC, a fresh copy of the directory (new inodes, so DVC's hash
-cache cannot help it); all copies are warm in the page cache.
+cache cannot help it); the input is re-read (untimed) right before every timed run.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def blacklake_api(src: Path, home: Path, nfiles: int) -> float:
     store = c.open_store(home)
     try:
         repo = store.create_repo("bench")
+        c.warm(src)
         secs, res = c.timed(repo.put, src, "data", message="put many")
         assert res.files == nfiles, res
     finally:
@@ -49,6 +50,7 @@ def blacklake_cli(cli: list[str], src: Path, home: Path) -> float:
     env = c.blacklake_cli_env(home)
     c.run([*cli, "init"], env=env)
     c.run([*cli, "repo", "create", "bench"], env=env)
+    c.warm(src)
     return c.timed_run([*cli, "put", str(src), "blacklake://bench/main/data",
                         "-m", "put many"], env=env)
 
@@ -57,6 +59,7 @@ def dvc_add(src: Path, project: Path) -> float:
     """Seconds for ``dvc add`` of a fresh copy of ``src`` in a fresh project."""
     c.dvc_init(project)
     shutil.copytree(src, project / "data")
+    c.warm(project / "data")
     return c.timed_dvc(project, "add", "-q", "data")
 
 
@@ -90,6 +93,7 @@ def main() -> int:
                 c.remove(where)
 
     med = {k: c.median(v) for k, v in times.items()}
+    best = c.best_of(times)
     dvc_ex = max(med["dvc"] - startup, 1e-9)
     ratio = med["dvc"] / med["api"]
     ratio_ex = dvc_ex / med["api"]
@@ -105,12 +109,15 @@ def main() -> int:
     c.table(rows, ["what", "median s", "files/s", "dvc_s / this_s"],
             f"put of {nfiles:,} files x {FILE_SIZE // c.KiB} KiB, {repeats} run(s) each")
     ok = ratio >= 3.0
+    print(f"best of {repeats}: blacklake {best['api']:.2f} s, dvc add {best['dvc']:.2f} s "
+          f"-> {best['dvc'] / best['api']:.2f}x")
     print(f"\nspeed-up vs dvc add: {ratio:.2f}x raw, {ratio_ex:.2f}x excluding DVC start-up "
           f"(target >= 3x): {c.verdict(ok)}")
     c.print_load("at end")
     c.emit({
         "benchmark": "put_many", "quick": args.quick, "files": nfiles,
-        "file_size": FILE_SIZE, "repeats": repeats, "times_s": times, "median_s": med,
+        "file_size": FILE_SIZE, "repeats": repeats, "times_s": times, "median_s": med, "best_s": best,
+        "ratio_best": best["dvc"] / best["api"],
         "dvc_startup_s": startup,
         "blacklake_files_per_s": c.rate(nfiles, med["api"]),
         "dvc_files_per_s": c.rate(nfiles, med["dvc"]),
