@@ -291,6 +291,29 @@ def test_update_ref_required_objects_with_duplicates(cat: Catalog) -> None:
     assert cat.get_ref(rid, "main").commit == c1.id
 
 
+def test_update_ref_own_packs_fast_check_and_fallback(cat: Catalog) -> None:
+    """A writer's own packs are checked by count; a short count falls back to per-object."""
+    rid, root = new_repo(cat)
+    a, b = hid("own-a"), hid("own-b")
+    add_objects(cat, "mine", a, b)
+    # Another writer wrote b again: its row moved to that writer's pack. Nothing is lost, so
+    # the per-object fallback lets the commit land.
+    add_objects(cat, "theirs", b)
+    c1 = commit_row(hid("own-c1"), (root,))
+    cat.update_ref(rid, "main", root, CommitBatch(commits=[c1], own_packs={"mine": 2},
+                                                  own_objects=(a, b)), c1.id)
+    assert cat.get_ref(rid, "main").commit == c1.id
+    # gc swept a (still in "mine"): the count is short and a is really gone.
+    with cat.gc_exclusive() as session:
+        session.drop_objects([a], "mine")
+    c2 = commit_row(hid("own-c2"), (c1.id,))
+    with pytest.raises(ObjectsVanished):
+        cat.update_ref(rid, "main", c1.id, CommitBatch(commits=[c2], own_packs={"mine": 2},
+                                                       own_objects=(a, b)), c2.id)
+    assert cat.get_ref(rid, "main").commit == c1.id
+    assert cat.get_commits(rid, [c2.id]) == {}
+
+
 def test_update_ref_reindexing_a_known_commit_is_harmless(cat: Catalog) -> None:
     """A fast-forward publishes a commit the index already has."""
     rid, root = new_repo(cat)

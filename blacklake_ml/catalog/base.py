@@ -9,7 +9,7 @@ suite (``tests/test_catalog_conformance.py``) runs against SQLite and PostgreSQL
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
@@ -104,6 +104,11 @@ class CommitBatch:
     #: Objects the new commit references that existed before this writer started: they must
     #: still be in the index when the ref moves, or a concurrent gc took them.
     required_objects: Sequence[str] = ()
+    #: Packs this writer published, with their object counts, and the ids it wrote there.
+    #: If every such pack still indexes all its objects (one query), they are all present;
+    #: only otherwise are ``own_objects`` checked one by one.
+    own_packs: Mapping[str, int] = field(default_factory=dict)
+    own_objects: Sequence[str] = ()
 
 
 class GcSession(ABC):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -312,6 +312,8 @@ class SqlCatalog(Catalog):
                 conn.execute(sa.select(t.gc_lock.c.id).where(t.gc_lock.c.id == 1)
                              .with_for_update(read=True))
             required = list(batch.required_objects)
+            if batch.own_packs and not self._packs_intact(conn, batch.own_packs):
+                required += list(batch.own_objects)
             if required:
                 present = self._existing(conn, required)
                 if len(present) != len(set(required)):
@@ -329,6 +331,16 @@ class SqlCatalog(Catalog):
                 if exists != "branch":
                     raise RefNotFound(f"no branch named {name!r}")
                 raise RefMoved(f"branch {name!r} moved")
+
+    @staticmethod
+    def _packs_intact(conn: Connection, packs: Mapping[str, int]) -> bool:
+        """True if each pack still indexes as many objects as it was published with."""
+        counts: dict[str, int] = {}
+        for part in _chunks(list(packs)):
+            q = (sa.select(t.objects.c.pack, sa.func.count()).where(t.objects.c.pack.in_(part))
+                 .group_by(t.objects.c.pack))
+            counts.update({r[0]: int(r[1]) for r in conn.execute(q)})
+        return all(counts.get(pid, 0) == n for pid, n in packs.items())
 
     # -- commit index -------------------------------------------------------------------------
     def _index(self, conn: Connection, repo_id: int, batch: CommitBatch) -> None:

@@ -124,6 +124,10 @@ class Tree:
     def __iter__(self) -> Iterator[TreeEntry]:
         return (TreeEntry.from_row(r) for r in self._rows)
 
+    def rows(self) -> list[list[Any]]:
+        """The raw rows (read-only by convention): cheap equality checks for diffs."""
+        return self._rows
+
     def names(self) -> list[str]:
         """Entry names in order."""
         return list(self._names)

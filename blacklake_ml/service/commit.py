@@ -116,10 +116,12 @@ def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[s
     # at. gc keeps every indexed object's whole graph indexed, so if these are still indexed
     # under the gc lock, the commit is complete; if a concurrent gc swept any of them, the
     # ref must not move (see maintenance.gc).
-    needed = set(required) | writer.written | writer.referenced | set(parents) | {root.id}
+    needed = (set(required) | writer.referenced | set(parents) | {root.id}) - writer.written
     needed.discard(EMPTY_TREE_ID)
     batch = CommitBatch(commits=[row], changes={cid: changes}, blobs=list(blobs),
-                        required_objects=sorted(needed))
+                        required_objects=sorted(needed),
+                        own_packs={p.id: p.nobjects for p in writer.published},
+                        own_objects=sorted(writer.written))
     store.catalog.update_ref(repo.id, branch, expected, batch, cid)
     return cid
 

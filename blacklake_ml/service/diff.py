@@ -52,28 +52,50 @@ def diff_trees(odb: ObjectDB, a: str | None, b: str | None, prefix: str = "",
     out = out if out is not None else TreeDiff()
     if a == b:
         return out
-    ta = {e.name: e for e in odb.tree(a)} if a else {}
-    tb = {e.name: e for e in odb.tree(b)} if b else {}
-    for name in sorted(ta.keys() | tb.keys()):
-        ea, eb = ta.get(name), tb.get(name)
-        path = join_path(prefix, name)
-        if ea is not None and eb is not None and ea.id == eb.id and ea.kind == eb.kind \
-                and dict(ea.meta) == dict(eb.meta):
-            continue
-        if ea is not None and eb is not None and ea.is_dir and eb.is_dir:
-            diff_trees(odb, ea.id, eb.id, path, out)
-            continue
-        if ea is not None and eb is not None and not ea.is_dir and not eb.is_dir:
-            out.modified[path] = (ea, eb)
-            continue
-        if ea is not None:
-            if ea.is_dir:
-                out.removed.update(walk_files(odb, ea.id, path))
-            else:
-                out.removed[path] = ea
-        if eb is not None:
-            if eb.is_dir:
-                out.added.update(walk_files(odb, eb.id, path))
-            else:
-                out.added[path] = eb
+    rows_a = odb.tree(a).rows() if a else []
+    rows_b = odb.tree(b).rows() if b else []
+    # Merge-walk the two sorted row lists; identical rows (same name, kind, id, meta) are
+    # skipped without building entries, so a 100k-entry directory with one change is cheap.
+    i = j = 0
+    while i < len(rows_a) or j < len(rows_b):
+        ra = rows_a[i] if i < len(rows_a) else None
+        rb = rows_b[j] if j < len(rows_b) else None
+        if ra is not None and rb is not None and ra[0] == rb[0]:
+            i += 1
+            j += 1
+            if ra == rb:
+                continue
+            _diff_pair(odb, prefix, TreeEntry.from_row(ra), TreeEntry.from_row(rb), out)
+        elif rb is None or (ra is not None and ra[0] < rb[0]):
+            i += 1
+            _diff_pair(odb, prefix, TreeEntry.from_row(ra), None, out)  # type: ignore[arg-type]
+        else:
+            j += 1
+            _diff_pair(odb, prefix, None, TreeEntry.from_row(rb), out)
     return out
+
+
+def _diff_pair(odb: ObjectDB, prefix: str, ea: TreeEntry | None, eb: TreeEntry | None,
+               out: TreeDiff) -> None:
+    """Record the difference between two entries of the same name (either may be None)."""
+    name = (ea or eb).name  # type: ignore[union-attr]
+    path = join_path(prefix, name)
+    if ea is not None and eb is not None:
+        if ea.id == eb.id and ea.kind == eb.kind and dict(ea.meta) == dict(eb.meta):
+            return
+        if ea.is_dir and eb.is_dir:
+            diff_trees(odb, ea.id, eb.id, path, out)
+            return
+        if not ea.is_dir and not eb.is_dir:
+            out.modified[path] = (ea, eb)
+            return
+    if ea is not None:
+        if ea.is_dir:
+            out.removed.update(walk_files(odb, ea.id, path))
+        else:
+            out.removed[path] = ea
+    if eb is not None:
+        if eb.is_dir:
+            out.added.update(walk_files(odb, eb.id, path))
+        else:
+            out.added[path] = eb

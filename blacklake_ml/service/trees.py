@@ -77,7 +77,6 @@ class TreeBuilder:
         oid = object_id(Kind.TREE, body)
         if oid != EMPTY_TREE_ID:
             self.writer.add(Kind.TREE, oid, body)
-            self.writer.referenced.update(e.id for e in tree)
             self.written.append(oid)
             self.odb.remember_tree(tree, oid)
         return oid
@@ -108,6 +107,9 @@ class TreeBuilder:
                     raise InvalidPath(f"cannot put a file at {path!r}: it is a directory")
                 updates[name] = TreeEntry(name, change.kind, change.id, change.size,
                                           change.nfiles, change.meta)
+        # What the new tree points at that its predecessor did not: unchanged entries are
+        # reachable from the parent commit, which the ref's compare-and-swap protects.
+        self.writer.referenced.update(e.id for e in updates.values() if e is not None)
         new = tree.with_changes(updates)
         if len(new) == 0:
             return None
