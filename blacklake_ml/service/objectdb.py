@@ -228,15 +228,19 @@ class ObjectDB:
             except FileNotFoundError:
                 raise ObjectNotFound(f"pack {pack} is missing (run `blacklake fsck`)") from None
             try:
-                with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
-                    if end > len(mm):
-                        raise CorruptObject(f"pack {pack} is truncated")
+                if end > os.fstat(fd).st_size:
+                    raise CorruptObject(f"pack {pack} is truncated")
+                # Map just this span (page-aligned), pre-faulted in one go where supported.
+                base = start - start % mmap.ALLOCATIONGRANULARITY
+                flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+                with mmap.mmap(fd, end - base, flags=flags, prot=mmap.PROT_READ,
+                               offset=base) as mm:
                     # No slice of the map may outlive this block (an exception's traceback
                     # holding one would keep the map from closing), hence the explicit
                     # releases and the error raised only after them.
                     bad = None
                     with memoryview(mm) as view:
-                        off = start
+                        off = start - base
                         for cid in ids:
                             n = lengths[cid]
                             with view[off:off + n] as piece:
