@@ -17,8 +17,16 @@ from blacklake_ml.errors import BlacklakeError
 
 __version__ = "0.1.0"
 
-__all__ = ["Store", "Repo", "open", "BlacklakeURI", "BlacklakeError", "Progress",
-           "NullProgress", "__version__"]
+__all__ = [
+    "BlacklakeError",
+    "BlacklakeURI",
+    "NullProgress",
+    "Progress",
+    "Repo",
+    "Store",
+    "__version__",
+    "open",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -34,7 +42,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def open(uri: str, mode: str = "rb", *, store: Any = None) -> Any:  # noqa: A001
+def open(uri: str, mode: str = "rb", *, store: Any = None) -> Any:
     """Open the file a ``blacklake://repo/ref/path`` URI names, for reading (binary).
 
     Uses ``store`` or the default store from configuration.

@@ -15,8 +15,19 @@ from blacklake_ml.catalog.base import (
     RepoRow,
 )
 
-__all__ = ["Catalog", "GcSession", "BlobRow", "CommitBatch", "CommitRow", "ObjectLocation",
-           "PackRow", "PathChange", "RefRow", "RepoRow", "open_catalog"]
+__all__ = [
+    "BlobRow",
+    "Catalog",
+    "CommitBatch",
+    "CommitRow",
+    "GcSession",
+    "ObjectLocation",
+    "PackRow",
+    "PathChange",
+    "RefRow",
+    "RepoRow",
+    "open_catalog",
+]
 
 
 def open_catalog(url: str, *, migrate: bool = True) -> Catalog:

@@ -298,4 +298,4 @@ class Transaction:
             self.commit()
 
 
-__all__ = ["Transaction", "CommitResult", "publish", "overlapping", "now_iso", "backoff"]
+__all__ = ["CommitResult", "Transaction", "backoff", "now_iso", "overlapping", "publish"]

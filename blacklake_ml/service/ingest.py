@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import blake3
 
@@ -122,23 +123,20 @@ class Ingestor:
     def _large(self, path: str, size: int) -> FileManifest:
         sha = hashlib.sha256()
         chunks: list[tuple[str, int]] = []
-        # The whole-file SHA-256 runs in order on its own thread; the chunk BLAKE3s of a
-        # window are split across the two pool threads; this thread reads, cuts and writes.
+        # Four stages on four threads, so no single one bounds the throughput: this thread
+        # reads and cuts; one thread runs the whole-file SHA-256 in order; the pool computes
+        # the chunk BLAKE3s (a window split in two); one thread checks which chunks are new
+        # and writes them into the pack, in order.
         sha_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blacklake-sha")
+        write_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blacklake-write")
         nbuf = 4
         ring = [bytearray(WINDOW + self.chunker.params.max) for _ in range(nbuf)]
-        sha_done: list[Future[None] | None] = [None] * nbuf
-        pending: tuple[bytearray, list[Future[list[_Cut]]]] | None = None
+        busy: list[list[Future[Any]]] = [[] for _ in range(nbuf)]
 
-        def drain() -> None:
-            nonlocal pending
-            if pending is None:
-                return
-            pbuf, futs = pending
-            pending = None
+        def store(buf: bytearray, futs: list[Future[list[_Cut]]]) -> None:
             cuts = [c for fut in futs for c in fut.result()]
             chunks.extend((c.cid, c.n) for c in cuts)
-            self._write_cuts(pbuf, cuts, self._missing(c.cid for c in cuts))
+            self._write_cuts(buf, cuts, self._missing(c.cid for c in cuts))
             self.progress.advance(sum(c.n for c in cuts))
 
         try:
@@ -150,9 +148,8 @@ class Ingestor:
                     self._check_cancel()
                     slot = turn % nbuf
                     turn += 1
-                    prior = sha_done[slot]
-                    if prior is not None:
-                        prior.result()  # the SHA thread must be done with this buffer
+                    for fut in busy[slot]:
+                        fut.result()  # every stage is done with this buffer (or failed)
                     buf = ring[slot]
                     buf[:len(carry)] = carry
                     view = memoryview(buf)
@@ -164,7 +161,7 @@ class Ingestor:
                         n += got
                     done += n - len(carry)
                     eof = n < want
-                    sha_done[slot] = sha_pool.submit(sha.update, view[len(carry):n])
+                    sha_fut = sha_pool.submit(sha.update, view[len(carry):n])
                     cuts: list[tuple[int, int]] = []
                     off = 0
                     for piece in self.chunker.cut(view[:n]):
@@ -181,13 +178,15 @@ class Ingestor:
                     half = (len(cuts) + 1) // 2
                     futs = [self._pool.submit(_hash_cuts, buf, cuts[:half]),
                             self._pool.submit(_hash_cuts, buf, cuts[half:])]
-                    drain()
-                    pending = (buf, futs)
+                    busy[slot] = [sha_fut, write_pool.submit(store, buf, futs)]
                     if eof:
                         break
-                drain()
+                for pending in busy:
+                    for fut in pending:
+                        fut.result()
         finally:
             sha_pool.shutdown(wait=True)
+            write_pool.shutdown(wait=True)
         if done != size:
             size = done  # the file changed size while we read it: record what we stored
         return FileManifest(size=size, sha256=sha.hexdigest(), chunks=tuple(chunks))

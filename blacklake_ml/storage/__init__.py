@@ -13,8 +13,14 @@ from blacklake_ml.errors import MissingDependency, StorageError
 from blacklake_ml.storage.base import ObjectStorage, SpoolWriter, StorageItem
 from blacklake_ml.storage.local import LocalStorage
 
-__all__ = ["ObjectStorage", "SpoolWriter", "StorageItem", "LocalStorage", "open_storage",
-           "register_storage"]
+__all__ = [
+    "LocalStorage",
+    "ObjectStorage",
+    "SpoolWriter",
+    "StorageItem",
+    "open_storage",
+    "register_storage",
+]
 
 _REGISTRY: dict[str, Any] = {}
 #: Schemes whose fsspec implementation lives in an optional package: scheme -> (module, extra)

@@ -92,7 +92,7 @@ class LocalStorage(ObjectStorage):
     @classmethod
     def from_url(cls, url: str, **options: object) -> LocalStorage:
         """Open ``file:///abs/path`` or a plain path."""
-        path = url[len("file://"):] if url.startswith("file://") else url
+        path = url.removeprefix("file://")
         return cls(path, **options)  # type: ignore[arg-type]
 
     def _path(self, key: str) -> Path:
