@@ -156,7 +156,8 @@ class MissingDependency(BlacklakeError, ImportError):
     exit_code = 9
 
     def __init__(self, what: str, extra: str) -> None:
-        super().__init__(f"{what} needs an optional dependency: pip install 'blacklake-ml[{extra}]'")
+        super().__init__(
+            f"{what} needs an optional dependency: pip install 'blacklake-ml[{extra}]'")
 
 
 class Cancelled(BlacklakeError):

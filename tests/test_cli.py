@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -783,3 +785,30 @@ def test_help_does_not_import_the_service_layer() -> None:
                        timeout=60, check=False)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_ctrl_c_during_put_commits_nothing(tmp_path: Path) -> None:
+    """A real SIGINT in the middle of a large put: exit 130, one line, store unchanged."""
+    home = tmp_path / "home"
+    assert _proc(home, "repo", "create", "demo").returncode == 0
+    big = tmp_path / "big.bin"
+    with big.open("wb") as f:
+        for _ in range(24):
+            f.write(os.urandom(16 << 20))  # 384 MiB: several seconds of work
+    env = {k: v for k, v in os.environ.items() if k not in ENV_CLEAR}
+    env.update(BLACKLAKE_HOME=str(home), BLACKLAKE_FSYNC="0")
+    proc = subprocess.Popen([*_script(), "put", str(big), "blacklake://demo/main/big.bin",
+                             "-m", "big"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the put finished before the signal arrived (very fast machine)")
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["blacklake: cancelled; nothing was committed"]
+    assert "Traceback" not in err
+    log = json.loads(_proc(home, "log", "blacklake://demo/main", "--json").stdout)
+    assert [c["message"] for c in log] == ["Initialize repository"]
+    r = _proc(home, "fsck", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["ok"], r.stdout

@@ -913,3 +913,20 @@ def test_objects_are_hash_verified_kinds(repo: Repo, store: Store) -> None:
     assert store.odb.file(fid).size == 3
     with pytest.raises(CorruptObject):
         store.odb.read_raw(fid, Kind.TREE)
+
+
+def test_digests_md5_on_demand_and_cached(repo: Repo, store: Store) -> None:
+    """SHA-256 is recorded at commit; MD5 is computed on first request, then cached."""
+    import hashlib
+
+    data = rand(300_000, seed=99)
+    repo.put_bytes(data, "m.bin", message="m")
+    fid = repo.entry("main", "m.bin").id
+    assert store.catalog.get_blob(fid).md5 is None  # nothing computed on the write path
+    d = repo.digests("main", "m.bin")
+    assert d["sha256"] == hashlib.sha256(data).hexdigest() and "md5" not in d
+    d = repo.digests("main", "m.bin", md5=True)
+    assert d["md5"] == hashlib.md5(data).hexdigest()
+    assert store.catalog.get_blob(fid).md5 == d["md5"]
+    with pytest.raises(InvalidInput):
+        repo.digests("main", "")

@@ -88,7 +88,10 @@ class BlobRow:
 
 @dataclass(frozen=True)
 class PathChange:
-    """A file path a commit added (``A``), modified (``M``) or deleted (``D``) vs its first parent."""
+    """A file path a commit added (``A``), modified (``M``) or deleted (``D``).
+
+    Relative to the commit's first parent.
+    """
 
     path: str
     change: str

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from blacklake_ml.catalog import BlobRow, CommitBatch, CommitRow, PathChange
+from blacklake_ml.catalog import BlobRow, CommitBatch, CommitRow
 from blacklake_ml.core.ids import Kind
 from blacklake_ml.core.names import normalize_path, validate_message, validate_meta
 from blacklake_ml.core.objects import FILE, Commit, TreeEntry
@@ -106,8 +106,7 @@ def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[s
     generation = 1 + max((r.generation for r in parent_rows.values()), default=0)
     first_parent_tree = store.odb.commit(parents[0]).tree if parents else None
     d = diff_trees(store.odb, first_parent_tree, root.id)
-    changes = [PathChange(p, "A") for p in d.added] + [PathChange(p, "D") for p in d.removed] \
-        + [PathChange(p, "M") for p in d.modified]
+    changes = d.path_changes()
     row = CommitRow(id=cid, tree=root.id, parents=parents, author=who, committer=who,
                     time=commit.time, message=message, meta=dict(commit.meta),
                     generation=generation, size=root.size, nfiles=root.nfiles)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from blacklake_ml.catalog import PathChange
 from blacklake_ml.core.names import join_path
 from blacklake_ml.core.objects import TreeEntry
 from blacklake_ml.service.objectdb import ObjectDB
@@ -23,6 +24,12 @@ class TreeDiff:
     added: dict[str, TreeEntry] = field(default_factory=dict)
     removed: dict[str, TreeEntry] = field(default_factory=dict)
     modified: dict[str, tuple[TreeEntry, TreeEntry]] = field(default_factory=dict)
+
+    def path_changes(self) -> list[PathChange]:
+        """The diff as catalog rows: ``A``dded, ``D``eleted, ``M``odified file paths."""
+        return [PathChange(p, "A") for p in self.added] + \
+            [PathChange(p, "D") for p in self.removed] + \
+            [PathChange(p, "M") for p in self.modified]
 
     def paths(self) -> set[str]:
         """Every file path the diff touches."""

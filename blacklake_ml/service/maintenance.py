@@ -22,7 +22,6 @@ from blacklake_ml.catalog import (
     CommitRow,
     ObjectLocation,
     PackRow,
-    PathChange,
 )
 from blacklake_ml.core.ids import Kind, verify
 from blacklake_ml.core.objects import Commit
@@ -415,9 +414,7 @@ def rebuild_catalog(store: Store, progress: Progress = NULL_PROGRESS) -> dict[st
             first = commits[c.parents[0]].tree if c.parents and c.parents[0] in commits \
                 else None
             d = diff_trees(store.odb, first, c.tree)
-            changes[cid] = [PathChange(p, "A") for p in d.added] + \
-                [PathChange(p, "D") for p in d.removed] + \
-                [PathChange(p, "M") for p in d.modified]
+            changes[cid] = d.path_changes()
             for e in list(d.added.values()) + [b for _, b in d.modified.values()]:
                 m = store.odb.file(e.id)
                 blobs.append(BlobRow(e.id, m.size, m.sha256))

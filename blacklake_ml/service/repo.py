@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -256,6 +257,32 @@ class Repo:
         """A file's whole content."""
         with self.open(ref, path) as f:
             return f.read()
+
+    def digests(self, ref: str, path: str, *, md5: bool = False) -> dict[str, Any]:
+        """Whole-file digests of a file: ``sha256`` always; ``md5`` when asked.
+
+        SHA-256 is recorded at commit time. MD5 (for DVC/W&B interop) is never computed on
+        the write path: the first request streams the file once and caches the result in
+        the catalog, later ones are free.
+        """
+        entry = self.entry(ref, path)
+        if entry.is_dir:
+            raise InvalidInput(f"{path} is a directory")
+        odb, catalog = self.store.odb, self.store.catalog
+        manifest = odb.file(entry.id)
+        out: dict[str, Any] = {"id": entry.id, "size": manifest.size,
+                               "sha256": manifest.sha256}
+        if md5:
+            row = catalog.get_blob(entry.id)
+            value = row.md5 if row is not None else None
+            if value is None:
+                h = hashlib.md5(usedforsecurity=False)
+                for piece in odb.iter_file(manifest):
+                    h.update(piece)
+                value = h.hexdigest()
+                catalog.set_md5(entry.id, value)
+            out["md5"] = value
+        return out
 
     def get(self, ref: str, path: str, out: str | os.PathLike[str], *,
             progress: Progress = NULL_PROGRESS) -> int:
