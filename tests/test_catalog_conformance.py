@@ -180,6 +180,7 @@ def test_refs_create_list_delete(cat: Catalog) -> None:
     rid, root = new_repo(cat)
     other_rid, _ = new_repo(cat, "other")
     c = hid("c1")
+    add_objects(cat, "commits", root, c, kind=4)  # refs only point at stored commits
     cat.create_ref(rid, "dev", "branch", c)
     cat.create_ref(rid, "v1.0", "tag", root)
     cat.create_ref(rid, "Alpha_2", "branch", root)
@@ -198,6 +199,9 @@ def test_refs_create_list_delete(cat: Catalog) -> None:
         cat.create_ref(rid, "dev", "branch", root)
     with pytest.raises(RefExists):  # a tag and a branch share one namespace
         cat.create_ref(rid, "v1.0", "branch", root)
+    with pytest.raises(RefNotFound):  # a commit that is not stored (e.g. swept by gc)
+        cat.create_ref(rid, "ghost", "branch", hid("never-written"))
+    assert cat.get_ref(rid, "ghost") is None
     assert cat.get_ref(rid, "dev").commit == c
     assert cat.get_ref(rid, "v1.0").kind == "tag"
 
@@ -249,6 +253,7 @@ def test_update_ref_wrong_expected_raises_ref_moved_and_changes_nothing(cat: Cat
 
 def test_update_ref_of_tag_or_missing_branch_raises_ref_not_found(cat: Catalog) -> None:
     rid, root = new_repo(cat)
+    add_objects(cat, "commits", root, kind=4)
     cat.create_ref(rid, "v1", "tag", root)
     c1 = commit_row(hid("c1"), (root,))
     with pytest.raises(RefNotFound):
@@ -617,6 +622,7 @@ def test_reset_derived_keeps_repos_and_refs(cat: Catalog) -> None:
     cat.update_ref(rid, "main", root,
                    batch(c1, changes={c1.id: [PathChange("a", "A")]},
                          blobs=[BlobRow(hid("f"), 1, hid("s"))]), c1.id)
+    add_objects(cat, "commits", c1.id, kind=4)
     cat.create_ref(rid, "v1", "tag", c1.id)
     cat.set_quota(rid, 1000, None)
     cat.reset_derived()

@@ -721,9 +721,13 @@ def test_gc_removes_unreachable_data(repo: Repo, store: Store, tmp_path: Path) -
     assert report["objects_dropped"] == 0
     assert all(store.storage.exists(pack_key(p)) for p in doomed)
 
+    scratch_head = repo.branch_head("scratch")
     repo.delete_branch("scratch")
     report = store.gc(grace=0)
     assert report["objects_dropped"] >= len(chunk_ids)
+    # The swept commit left the commit index too: its id no longer resolves.
+    with pytest.raises(RefNotFound):
+        repo.resolve(scratch_head[:12])
     assert report["packs_deleted"] >= 1
     assert store.catalog.existing(chunk_ids + [entry.id]) == set()
     for p in doomed:

@@ -130,6 +130,10 @@ class GcSession(ABC):
         """Point objects still located in ``from_pack`` at their new (repacked) locations."""
 
     @abstractmethod
+    def forget_commits(self, ids: Sequence[str]) -> None:
+        """Remove swept commits from the commit index (of every repository)."""
+
+    @abstractmethod
     def retire_packs(self, ids: Sequence[str], when: float) -> None:
         """Mark packs retired: no object points into them; files deleted after a grace time."""
 
@@ -190,7 +194,12 @@ class Catalog(ABC):
 
     @abstractmethod
     def create_ref(self, repo_id: int, name: str, kind: str, commit: str) -> RefRow:
-        """Create a ref; raises :class:`~blacklake_ml.errors.RefExists` if the name is taken."""
+        """Create a ref at a stored commit.
+
+        Raises :class:`~blacklake_ml.errors.RefExists` if the name is taken and
+        :class:`~blacklake_ml.errors.RefNotFound` if the commit object is not indexed (checked
+        under the gc barrier, like :meth:`update_ref`).
+        """
 
     @abstractmethod
     def delete_ref(self, repo_id: int, name: str, kind: str) -> None:

@@ -97,6 +97,12 @@ class _SqlGcSession(GcSession):
         self.conn.execute(stmt, [{"oid": loc.id, "npack": loc.pack, "noff": loc.offset,
                                   "nlen": loc.length} for loc in locations])
 
+    def forget_commits(self, ids: Sequence[str]) -> None:
+        for part in _chunks(list(ids)):
+            self.conn.execute(sa.delete(t.path_changes).where(
+                t.path_changes.c.commit_id.in_(part)))
+            self.conn.execute(sa.delete(t.commits).where(t.commits.c.id.in_(part)))
+
     def retire_packs(self, ids: Sequence[str], when: float) -> None:
         for part in _chunks(list(ids)):
             self.conn.execute(sa.update(t.packs).where(t.packs.c.id.in_(part))
@@ -285,10 +291,23 @@ class SqlCatalog(Catalog):
             rows = conn.execute(q.order_by(t.refs.c.name)).all()
         return [RefRow(r.name, r.kind, r.commit_id, r.updated) for r in rows]
 
+    def _gc_barrier(self, conn: Connection) -> None:
+        """Writers' side of the gc barrier (PostgreSQL; SQLite's write lock already is one)."""
+        if not self.is_sqlite:
+            conn.execute(sa.select(t.gc_lock.c.id).where(t.gc_lock.c.id == 1)
+                         .with_for_update(read=True))
+
     def create_ref(self, repo_id: int, name: str, kind: str, commit: str) -> RefRow:
         now = time.time()
         try:
             with self._tx(write=True) as conn:
+                # The commit must still be stored when the ref appears: a ref made from the
+                # id of a commit a concurrent gc is sweeping would dangle.
+                self._gc_barrier(conn)
+                if conn.execute(sa.select(t.objects.c.id).where(t.objects.c.id == commit)
+                                ).first() is None:
+                    raise RefNotFound(f"commit {commit[:12]} is not stored "
+                                      "(garbage-collected, or never written)")
                 conn.execute(sa.insert(t.refs).values(repo_id=repo_id, name=name, kind=kind,
                                                       commit_id=commit, updated=now))
         except IntegrityError:
@@ -308,9 +327,7 @@ class SqlCatalog(Catalog):
     def update_ref(self, repo_id: int, name: str, expected: str, batch: CommitBatch,
                    new: str) -> None:
         with self._tx(write=True) as conn:
-            if not self.is_sqlite:
-                conn.execute(sa.select(t.gc_lock.c.id).where(t.gc_lock.c.id == 1)
-                             .with_for_update(read=True))
+            self._gc_barrier(conn)
             required = list(batch.required_objects)
             if batch.own_packs and not self._packs_intact(conn, batch.own_packs):
                 required += list(batch.own_objects)

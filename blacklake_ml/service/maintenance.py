@@ -162,6 +162,7 @@ def gc(store: Store, *, grace: float, repack_below: float = 0.5, dry_run: bool =
     drop: dict[str, list[str]] = {}          # pack -> dead object ids
     retire: list[str] = []                   # packs with nothing live
     repack: dict[str, list[ObjectLocation]] = {}  # pack -> live objects to copy
+    dead_commits: list[str] = []
     freed = 0
     for p in packs:
         progress.advance(1)
@@ -173,6 +174,7 @@ def gc(store: Store, *, grace: float, repack_below: float = 0.5, dry_run: bool =
             continue
         live_objs = [o for o in objs if o.id in live_ids]
         drop[p.id] = [o.id for o in dead]
+        dead_commits.extend(o.id for o in dead if o.kind == Kind.COMMIT.code)
         freed += sum(o.length for o in dead)
         if not live_objs:
             retire.append(p.id)
@@ -215,6 +217,8 @@ def gc(store: Store, *, grace: float, repack_below: float = 0.5, dry_run: bool =
             # again since the mark, moving its row to a young pack its commit will use.
             session.drop_objects(still_dead, pid)
             dropped += len(still_dead)
+        # Swept commits leave the commit index too, so their ids stop resolving.
+        session.forget_commits([c for c in dead_commits if c not in live_ids])
         # A pack whose dead object turned live stays, unless that object's row has moved to a
         # newer copy (a writer wrote it again): then this pack no longer serves it.
         resurrected = set()
