@@ -6,7 +6,7 @@ TEST_EXTRAS="test,s3,postgres"
 #: Records what .venv was installed from, so .ci/test reinstalls only when pyproject.toml changes.
 INSTALL_STAMP=.venv/.blacklake-ml-test-install
 #: Everything the test run imports up front; a missing one means "install first".
-TEST_IMPORTS='import importlib.metadata as m, pytest, pytest_timeout, importlinter, moto, s3fs, psycopg, boto3, hypothesis; m.version("blacklake-ml")'
+TEST_IMPORTS='import importlib.metadata as m, pytest, pytest_timeout, importlinter, mypy, moto, s3fs, psycopg, boto3, hypothesis; m.version("blacklake-ml")'
 
 install_stamp() {
     printf '%s %s\n' "$TEST_EXTRAS" "$(sha256sum pyproject.toml | cut -d' ' -f1)"

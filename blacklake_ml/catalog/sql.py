@@ -362,7 +362,7 @@ class SqlCatalog(Catalog):
     # -- commit index -------------------------------------------------------------------------
     def _index(self, conn: Connection, repo_id: int, batch: CommitBatch) -> None:
         ids = [c.id for c in batch.commits]
-        known = set()
+        known: set[str] = set()
         for part in _chunks(ids):
             known.update(conn.execute(sa.select(t.commits.c.id).where(
                 t.commits.c.repo_id == repo_id, t.commits.c.id.in_(part))).scalars())

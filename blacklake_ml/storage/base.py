@@ -7,6 +7,7 @@ docstrings are the spec, and ``tests/test_storage_conformance.py`` holds every b
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ class ObjectStorage(ABC):
     def list(self, prefix: str = "") -> Iterator[StorageItem]:
         """Every object whose key starts with ``prefix`` (a directory-like prefix)."""
 
-    def get_ranges(self, key: str, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+    def get_ranges(self, key: str, ranges: Sequence[tuple[int, int]]) -> builtins.list[bytes]:
         """Read several ``[start, end)`` ranges of one object (backends may batch)."""
         return [self.get_bytes(key, s, e) for s, e in ranges]
 

@@ -7,6 +7,7 @@ half an object. Vendor exceptions are translated here, once.
 
 from __future__ import annotations
 
+import builtins
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -102,7 +103,7 @@ class FsspecStorage(ObjectStorage):
             raise StorageError(f"short read of {key} [{start}, {end}): object is truncated")
         return data
 
-    def get_ranges(self, key: str, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+    def get_ranges(self, key: str, ranges: Sequence[tuple[int, int]]) -> builtins.list[bytes]:
         if len(ranges) <= 1 or any(e <= s for s, e in ranges):
             return [self.get_bytes(key, s, e) for s, e in ranges]
         full = self._full(key)

@@ -7,6 +7,7 @@ renamed into place (atomic on POSIX), and ranged reads use ``pread`` on cached d
 
 from __future__ import annotations
 
+import builtins
 import os
 import threading
 import uuid
@@ -191,7 +192,7 @@ class LocalStorage(ObjectStorage):
                         continue
                     yield StorageItem(key, st.st_size, st.st_mtime)
 
-    def stale_temp_files(self, older_than: float) -> list[Path]:
+    def stale_temp_files(self, older_than: float) -> builtins.list[Path]:
         """Temp files of spools that never committed (crashed writers), by mtime."""
         out = []
         for dirpath, _dirs, files in os.walk(self.root):
