@@ -33,7 +33,7 @@ class CliFailure(click.ClickException):
     def __init__(self, message: str, exit_code: int, *, label: str = "error: ",
                  details: Sequence[str] = ()) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # a ClassVar in click >= 8.5
         self.label = label
         self.details = list(details)
 
