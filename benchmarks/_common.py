@@ -210,6 +210,30 @@ def blacklake_cli_env(home: str | os.PathLike[str]) -> dict[str, str]:
 DVC = [sys.executable, "-m", "dvc"]
 
 
+def time_put_api(src: Path, home: str | os.PathLike[str], dest: str, message: str) -> tuple[
+        float, Any]:
+    """Seconds (and the CommitResult) for ``repo.put`` of a warm ``src`` into a fresh store
+    (store set-up untimed)."""
+    store = open_store(home)
+    try:
+        repo = store.create_repo("bench")
+        warm(src)
+        return timed(repo.put, src, dest, message=message)
+    finally:
+        store.close()
+
+
+def time_put_cli(cli: list[str], src: Path, home: str | os.PathLike[str], dest: str,
+                 message: str) -> float:
+    """Seconds for ``blacklake put`` of a warm ``src`` (subprocess; init, repo create untimed)."""
+    env = blacklake_cli_env(home)
+    run([*cli, "init"], env=env)
+    run([*cli, "repo", "create", "bench"], env=env)
+    warm(src)
+    return timed_run([*cli, "put", str(src), f"blacklake://bench/main/{dest}", "-m", message],
+                     env=env)
+
+
 def run(cmd: Sequence[str], cwd: str | os.PathLike[str] | None = None,
         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``cmd``; raise with its output if it fails."""

@@ -41,25 +41,14 @@ def env_var(key: str, value: str) -> Iterator[None]:
 
 def blacklake_api(src: Path, home: Path) -> float:
     """Seconds for ``repo.put`` of ``src`` into a fresh store (store set-up not timed)."""
-    store = c.open_store(home)
-    try:
-        repo = store.create_repo("bench")
-        c.warm(src)
-        secs, res = c.timed(repo.put, src, "model.bin", message="put large")
-        assert res.bytes == src.stat().st_size, res
-    finally:
-        store.close()
+    secs, res = c.time_put_api(src, home, "model.bin", "put large")
+    assert res.bytes == src.stat().st_size, res
     return secs
 
 
 def blacklake_cli(cli: list[str], src: Path, home: Path) -> float:
     """Seconds for ``blacklake put`` of ``src`` (subprocess; init and repo create untimed)."""
-    env = c.blacklake_cli_env(home)
-    c.run([*cli, "init"], env=env)
-    c.run([*cli, "repo", "create", "bench"], env=env)
-    c.warm(src)
-    return c.timed_run([*cli, "put", str(src), "blacklake://bench/main/model.bin",
-                        "-m", "put large"], env=env)
+    return c.time_put_cli(cli, src, home, "model.bin", "put large")
 
 
 def dvc_add(src: Path, project: Path) -> float:

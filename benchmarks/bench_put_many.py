@@ -33,26 +33,15 @@ def make_tree(root: Path, nfiles: int, size: int = FILE_SIZE) -> None:
 
 
 def blacklake_api(src: Path, home: Path, nfiles: int) -> float:
-    """Seconds for ``repo.put(src, "data")`` into a fresh store (set-up not timed)."""
-    store = c.open_store(home)
-    try:
-        repo = store.create_repo("bench")
-        c.warm(src)
-        secs, res = c.timed(repo.put, src, "data", message="put many")
-        assert res.files == nfiles, res
-    finally:
-        store.close()
+    """Seconds for ``repo.put`` of ``src`` into a fresh store (store set-up not timed)."""
+    secs, res = c.time_put_api(src, home, "data", "put many")
+    assert res.files == nfiles, res
     return secs
 
 
 def blacklake_cli(cli: list[str], src: Path, home: Path) -> float:
-    """Seconds for ``blacklake put DIR`` (subprocess; init and repo create untimed)."""
-    env = c.blacklake_cli_env(home)
-    c.run([*cli, "init"], env=env)
-    c.run([*cli, "repo", "create", "bench"], env=env)
-    c.warm(src)
-    return c.timed_run([*cli, "put", str(src), "blacklake://bench/main/data",
-                        "-m", "put many"], env=env)
+    """Seconds for ``blacklake put`` of ``src`` (subprocess; init and repo create untimed)."""
+    return c.time_put_cli(cli, src, home, "data", "put many")
 
 
 def dvc_add(src: Path, project: Path) -> float:
@@ -116,7 +105,8 @@ def main() -> int:
     c.print_load("at end")
     c.emit({
         "benchmark": "put_many", "quick": args.quick, "files": nfiles,
-        "file_size": FILE_SIZE, "repeats": repeats, "times_s": times, "median_s": med, "best_s": best,
+        "file_size": FILE_SIZE, "repeats": repeats, "times_s": times, "median_s": med,
+        "best_s": best,
         "ratio_best": best["dvc"] / best["api"],
         "dvc_startup_s": startup,
         "blacklake_files_per_s": c.rate(nfiles, med["api"]),
