@@ -31,7 +31,9 @@ def init(state: CliState) -> None:
 def stats(state: CliState, repo: str | None) -> None:
     """Logical vs stored bytes and the dedup ratio, of REPO or the whole store."""
     doc = state.store().stats(repo)
-    emit(state, doc, key_values(doc))
+    shown = {("scope" if k == "repo" else k): (v if v is not None else "whole store")
+             for k, v in doc.items()}
+    emit(state, doc, key_values(shown))
 
 
 @click.command("gc")
