@@ -89,7 +89,7 @@ class PackWriter:
     def _open(self) -> _OpenPack:
         if self._pack is None:
             pid = uuid.uuid4().hex
-            spool = self.storage.spool(pack_key(pid))
+            spool = self.storage.spool(pack_key(pid), size_hint=self.target_size)
             spool.write(MAGIC)
             self._pack = _OpenPack(pid, spool)
         return self._pack

@@ -72,8 +72,11 @@ class ObjectStorage(ABC):
         """Store ``data`` under ``key`` atomically, replacing any previous object."""
 
     @abstractmethod
-    def spool(self, key: str) -> SpoolWriter:
-        """Start writing a (large) object that appears under ``key`` on commit."""
+    def spool(self, key: str, size_hint: int | None = None) -> SpoolWriter:
+        """Start writing a (large) object that appears under ``key`` on commit.
+
+        ``size_hint`` (the expected size, if known) lets a backend reserve space up front.
+        """
 
     @abstractmethod
     def get_bytes(self, key: str, start: int | None = None, end: int | None = None) -> bytes:

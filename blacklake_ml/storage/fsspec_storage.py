@@ -86,7 +86,7 @@ class FsspecStorage(ObjectStorage):
         except Exception as exc:
             raise _translate(exc, key) from exc
 
-    def spool(self, key: str) -> SpoolWriter:
+    def spool(self, key: str, size_hint: int | None = None) -> SpoolWriter:
         return _FsspecSpool(self, key)
 
     def get_bytes(self, key: str, start: int | None = None, end: int | None = None) -> bytes:
