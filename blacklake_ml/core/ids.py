@@ -5,20 +5,17 @@ type header plus the body (``b"<kind> <len>\\0" + body``, the git/dulwich idea),
 a tree with equal bytes never share an id, and a body read back can always be verified against
 its id. Ids are 64 lowercase hex characters; the algorithm is fixed by the store format
 version (``FORMAT`` below) and recorded in the store's marker file. Whole-file interop digests
-(SHA-256, MD5) are different things and carry their algorithm name (:class:`Digest`).
+(SHA-256, MD5) are different things, stored under their algorithm's name.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-from dataclasses import dataclass
 from enum import Enum
 from typing import NewType
 
 import blake3
 
-from blacklake_ml.errors import CorruptObject, InvalidInput
+from blacklake_ml.errors import CorruptObject
 
 #: Store format: object hash and encoding. Bumped only with a migration.
 FORMAT = {"version": 1, "object_hash": "blake3", "file_digest": "sha256"}
@@ -28,9 +25,6 @@ ChunkId = NewType("ChunkId", str)
 FileId = NewType("FileId", str)
 TreeId = NewType("TreeId", str)
 CommitId = NewType("CommitId", str)
-
-ID_HEX_LEN = 64
-_ID_RE = re.compile(r"[0-9a-f]{64}")
 
 
 class Kind(str, Enum):
@@ -71,36 +65,3 @@ def verify(kind: Kind, oid: str, body: bytes | bytearray | memoryview) -> None:
         raise CorruptObject(
             f"corrupt {kind.value} object {oid[:16]}: content hashes to {actual[:16]}"
         )
-
-
-def is_object_id(value: str) -> bool:
-    """True for a full 64-hex object id."""
-    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
-
-
-def check_object_id(value: str, what: str = "object id") -> str:
-    """Return ``value`` if it is a full object id, else raise :class:`InvalidInput`."""
-    if not is_object_id(value):
-        raise InvalidInput(f"invalid {what}: {value!r}")
-    return value
-
-
-@dataclass(frozen=True)
-class Digest:
-    """A whole-file digest that always carries its algorithm (``sha256:ab12…``)."""
-
-    algo: str
-    hex: str
-
-    def __str__(self) -> str:
-        return f"{self.algo}:{self.hex}"
-
-    @classmethod
-    def parse(cls, text: str) -> Digest:
-        """Parse ``algo:hex``."""
-        algo, sep, hexd = text.partition(":")
-        if not sep or algo not in hashlib.algorithms_available or not re.fullmatch(
-            r"[0-9a-f]+", hexd
-        ):
-            raise InvalidInput(f"invalid digest {text!r}: expected ALGO:HEX")
-        return cls(algo, hexd)

@@ -128,10 +128,6 @@ class Tree:
         """The raw rows (read-only by convention): cheap equality checks for diffs."""
         return self._rows
 
-    def names(self) -> list[str]:
-        """Entry names in order."""
-        return list(self._names)
-
     def get(self, name: str) -> TreeEntry | None:
         """The entry called ``name`` or None."""
         i = bisect.bisect_left(self._names, name)

@@ -27,20 +27,3 @@ class NullProgress(Progress):
 
 NULL_PROGRESS = NullProgress()
 
-
-class RecordingProgress(Progress):
-    """Keeps what it was told; useful for tests and for callers that poll."""
-
-    def __init__(self) -> None:
-        self.phases: list[tuple[str, int | None, str]] = []
-        self.done = 0
-        self.finished = 0
-
-    def start(self, total: int | None, unit: str = "B", description: str = "") -> None:
-        self.phases.append((description, total, unit))
-
-    def advance(self, amount: int) -> None:
-        self.done += amount
-
-    def finish(self) -> None:
-        self.finished += 1

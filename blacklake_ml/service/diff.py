@@ -31,6 +31,14 @@ class TreeDiff:
             [PathChange(p, "D") for p in self.removed] + \
             [PathChange(p, "M") for p in self.modified]
 
+    def after(self, path: str) -> TreeEntry | None:
+        """The entry at ``path`` on the B side (None if removed or untouched)."""
+        if path in self.added:
+            return self.added[path]
+        if path in self.modified:
+            return self.modified[path][1]
+        return None
+
     def paths(self) -> set[str]:
         """Every file path the diff touches."""
         return set(self.added) | set(self.removed) | set(self.modified)

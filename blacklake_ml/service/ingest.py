@@ -21,8 +21,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import blake3
-
 from blacklake_ml.catalog import BlobRow, Catalog
 from blacklake_ml.core.chunking import Chunker
 from blacklake_ml.core.ids import Kind, object_id
@@ -38,10 +36,8 @@ SMALL_BATCH_BYTES = 64 * 1024 * 1024
 
 
 def chunk_id(view: bytes | bytearray | memoryview) -> str:
-    """Id of a chunk body (same as ``object_id(Kind.CHUNK, view)``, inlined for speed)."""
-    h = blake3.blake3(b"chunk %d\x00" % len(view))
-    h.update(view)
-    return h.hexdigest()
+    """Id of a chunk body."""
+    return object_id(Kind.CHUNK, view)
 
 
 @dataclass

@@ -68,21 +68,14 @@ def three_way(repo: Repo, base: str | None, ours: str, theirs: str, *, writer: P
     d_ours = diff_trees(odb, base, ours)
     d_theirs = diff_trees(odb, base, theirs)
 
-    def after(d: object, path: str) -> TreeEntry | None:
-        if path in d.added:  # type: ignore[attr-defined]
-            return d.added[path]  # type: ignore[attr-defined]
-        if path in d.modified:  # type: ignore[attr-defined]
-            return d.modified[path][1]  # type: ignore[attr-defined]
-        return None
-
     ours_paths, theirs_paths = d_ours.paths(), d_theirs.paths()
     changes: dict[str, TreeEntry | None] = {}
     conflicts: list[str] = []
     resolved: list[str] = []
     for path in sorted(theirs_paths):
-        t_entry = after(d_theirs, path)
+        t_entry = d_theirs.after(path)
         if path in ours_paths:
-            if _state(after(d_ours, path)) == _state(t_entry):
+            if _state(d_ours.after(path)) == _state(t_entry):
                 continue
             choice = _choice(strategy, path)
             if choice is None:

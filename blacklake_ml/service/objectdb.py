@@ -269,7 +269,7 @@ class ObjectDB:
         """A whole file's content in memory (small files)."""
         return b"".join(self.iter_file(manifest, threads=1))
 
-    def chunk(self, cid: str, length: int | None = None) -> bytes:
+    def chunk(self, cid: str) -> bytes:
         """One verified chunk."""
         return self.read_raw(cid, Kind.CHUNK)
 

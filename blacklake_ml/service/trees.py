@@ -146,17 +146,3 @@ def walk_files(odb: ObjectDB, tree_id: str, prefix: str = "") -> Iterator[tuple[
             yield from walk_files(odb, entry.id, path)
         else:
             yield path, entry
-
-
-def walk_trees(odb: ObjectDB, tree_id: str, seen: set[str] | None = None) -> Iterator[Tree]:
-    """Every distinct tree below (and including) ``tree_id``; skips ids in ``seen``."""
-    seen = seen if seen is not None else set()
-    stack = [tree_id]
-    while stack:
-        tid = stack.pop()
-        if tid in seen:
-            continue
-        seen.add(tid)
-        tree = odb.tree(tid)
-        yield tree
-        stack.extend(e.id for e in tree if e.is_dir and e.id not in seen)
