@@ -13,13 +13,14 @@ from typing import Any
 
 from blacklake_ml.core.progress import NullProgress, Progress
 from blacklake_ml.core.uri import BlacklakeURI
-from blacklake_ml.errors import BlacklakeError
+from blacklake_ml.errors import BlacklakeError, DeprecatedModelWarning
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BlacklakeError",
     "BlacklakeURI",
+    "DeprecatedModelWarning",
     "NullProgress",
     "Progress",
     "Repo",
@@ -32,7 +33,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # Lazy: `import blacklake_ml` stays cheap (no SQLAlchemy) until a store is used.
     if name == "Store":
-        from blacklake_ml.service.store import Store
+        from blacklake_ml.api import Store
 
         return Store
     if name == "Repo":
@@ -49,7 +50,7 @@ def open(uri: str, mode: str = "rb", *, store: Any = None) -> Any:
     """
     if mode not in ("rb", "r"):
         raise ValueError("blacklake_ml.open is read-only: use mode 'rb' or 'r'")
-    from blacklake_ml.service.store import Store
+    from blacklake_ml.api import Store
 
     st = store or Store.open()
     reader = st.open_uri(uri)

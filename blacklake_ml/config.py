@@ -30,6 +30,7 @@ ENV_AUTHOR = "BLACKLAKE_AUTHOR"
 ENV_STORAGE_OPTIONS = "BLACKLAKE_STORAGE_OPTIONS"
 ENV_FSYNC = "BLACKLAKE_FSYNC"
 ENV_DEBUG = "BLACKLAKE_DEBUG"
+ENV_SEARCH_MODEL = "BLACKLAKE_SEARCH_MODEL"
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Config:
     fsync: bool = True
     #: seconds a new pack is protected from gc, and a retired pack is kept for readers
     gc_grace: float = 3600.0
+    #: local sentence-transformers model directory for dense search ('' = bundled MiniLM)
+    search_model: str = ""
 
     def with_overrides(self, **kw: Any) -> Config:
         """A copy with some fields replaced (None values are ignored)."""
@@ -82,8 +85,10 @@ def load_config(home: str | os.PathLike[str] | None = None, *,
     author = env.get(ENV_AUTHOR) or file_cfg.get("author") or _default_author()
     fsync = _truthy(env[ENV_FSYNC]) if ENV_FSYNC in env else bool(file_cfg.get("fsync", True))
     grace = float(file_cfg.get("gc_grace", 3600.0))
+    search_model = env.get(ENV_SEARCH_MODEL) or str(file_cfg.get("search_model", ""))
     return Config(home=home_path, storage=str(storage), catalog=str(catalog),
-                  storage_options=options, author=str(author), fsync=fsync, gc_grace=grace)
+                  storage_options=options, author=str(author), fsync=fsync, gc_grace=grace,
+                  search_model=search_model)
 
 
 def debug_enabled(env: dict[str, str] | None = None) -> bool:

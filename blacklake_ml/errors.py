@@ -46,6 +46,10 @@ class InvalidURI(InvalidInput):
     """A ``blacklake://`` URI does not parse."""
 
 
+class InvalidVersion(InvalidInput):
+    """A version name or version range breaks the semantic-version rules."""
+
+
 class AmbiguousRef(InvalidInput):
     """A commit id prefix matches more than one commit."""
 
@@ -76,6 +80,14 @@ class PathNotFound(NotFound, FileNotFoundError):
 
 class ObjectNotFound(NotFound, FileNotFoundError):
     """An object the store should hold is missing: the store is damaged (run ``fsck``)."""
+
+
+class NoHistory(NotFound):
+    """A rollback or roll-forward has no earlier (or undone) state to go to."""
+
+
+class EnvironmentNotFound(NotFound):
+    """Nothing was ever deployed to that environment of the repository."""
 
 
 # -- things already there -------------------------------------------------------------------
@@ -118,6 +130,11 @@ class CommitConflict(ConflictError):
 
 class RefMoved(BlacklakeError):
     """Compare-and-swap on a ref lost the race (internal; retried or turned into a conflict)."""
+
+
+class RefConflict(ConflictError):
+    """A compare-and-swap the caller asked for failed: the alias (or deployment history) is no
+    longer where the caller expected it; nothing was changed."""
 
 
 class ObjectsVanished(BlacklakeError):
@@ -164,3 +181,25 @@ class Cancelled(BlacklakeError):
     """The operation was cancelled (Ctrl-C); nothing was committed."""
 
     exit_code = 130
+
+
+# -- warnings -------------------------------------------------------------------------------
+class DeprecatedModelWarning(UserWarning):
+    """A deprecated model version (or a deprecated repository) was loaded.
+
+    Emitted with :func:`warnings.warn` by ``Repo.open``/``read_bytes``/``get``/``checkout``,
+    ``Store.open_uri`` and ``blacklake_ml.open``; the message names the version, the reason
+    and the sunset date ("past its sunset date" once it has passed). Turn it into an error
+    with ``warnings.simplefilter("error", DeprecatedModelWarning)``.
+    """
+
+    def __init__(self, message: str, *, repo: str = "", commit: str | None = None,
+                 label: str | None = None, reason: str = "", sunset: str | None = None,
+                 past_sunset: bool = False) -> None:
+        super().__init__(message)
+        self.repo = repo
+        self.commit = commit
+        self.label = label
+        self.reason = reason
+        self.sunset = sunset
+        self.past_sunset = past_sunset

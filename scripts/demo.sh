@@ -10,7 +10,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "== installing blacklake-ml"
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e '.[s3,postgres]'
+.venv/bin/pip install -q torch==2.13.0   # first, pinned (CPU wheel; unpinned pulls CUDA)
+.venv/bin/pip install -q -e '.[s3,postgres,search,models]'
 bl=.venv/bin/blacklake
 echo "== seeding a demo store in $BLACKLAKE_HOME"
 .venv/bin/python -m blacklake_ml.demo
@@ -19,6 +20,10 @@ echo "== blacklake log blacklake://demo-classifier/main"; $bl log blacklake://de
 echo "== blacklake ls blacklake://demo-classifier/main";  $bl ls blacklake://demo-classifier/main
 echo "== blacklake diff (v1.0 -> finetune-de)"
 $bl diff blacklake://demo-classifier/v1.0 blacklake://demo-classifier/finetune-de
+echo "== blacklake search 'German fine-tune of an image classifier'"
+$bl search "German fine-tune of an image classifier" -k 3
+echo "== blacklake similar blacklake://demo-classifier/finetune-de/model.safetensors"
+$bl similar blacklake://demo-classifier/finetune-de/model.safetensors -n 5
 echo "== blacklake stats";                         $bl stats
 echo "== blacklake fsck";                          $bl fsck
 echo

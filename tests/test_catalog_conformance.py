@@ -640,3 +640,223 @@ def test_reset_derived_keeps_repos_and_refs(cat: Catalog) -> None:
     c2 = commit_row(hid("c2"), (c1.id,))
     cat.update_ref(rid, "main", c1.id, batch(c2), c2.id)
     assert cat.get_ref(rid, "main").commit == c2.id
+
+
+# -- model lifecycle: version tags, aliases, deployments, deprecations ----------------------
+def _lifecycle_repo(cat: Catalog, name: str = "repo") -> tuple[int, str, str, str]:
+    """A repository whose initial commit and two more commits are stored objects."""
+    rid, root = new_repo(cat, name)
+    c1, c2 = hid(f"{name}-c1"), hid(f"{name}-c2")
+    add_objects(cat, f"commits-{name}", root, c1, c2, kind=4)
+    return rid, root, c1, c2
+
+
+def test_create_tag_exclusive_refuses_equivalent_names(cat: Catalog) -> None:
+    rid, root, c1, _ = _lifecycle_repo(cat)
+    row = cat.create_tag_exclusive(rid, "v1.0.0", root, ["1.0.0", "v1.0.0"])
+    assert (row.name, row.kind, row.commit) == ("v1.0.0", "tag", root)
+    with pytest.raises(RefExists, match="v1.0.0"):
+        cat.create_tag_exclusive(rid, "1.0.0", c1, ["1.0.0", "v1.0.0"])
+    with pytest.raises(RefExists):
+        cat.create_tag_exclusive(rid, "main", c1, [])
+    with pytest.raises(RefNotFound):
+        cat.create_tag_exclusive(rid, "v2.0.0", hid("never-written"), ["2.0.0"])
+    assert [(r.name, r.kind) for r in cat.list_refs(rid)] == [("main", "branch"),
+                                                              ("v1.0.0", "tag")]
+
+
+def test_create_tag_exclusive_is_atomic_across_threads(cat: Catalog) -> None:
+    rid, root, _, _ = _lifecycle_repo(cat)
+    names = ["v3.1.4", "3.1.4"] * 4
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(names))
+
+    def create(name: str) -> None:
+        barrier.wait(30)
+        try:
+            cat.create_tag_exclusive(rid, name, root, ["3.1.4", "v3.1.4"])
+            outcomes.append("won")
+        except RefExists:
+            outcomes.append("exists")
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in names]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert sorted(outcomes) == ["exists"] * (len(names) - 1) + ["won"]
+    assert len([r for r in cat.list_refs(rid, "tag") if r.name.endswith("3.1.4")]) == 1
+
+
+def test_alias_create_move_delete_record_events(cat: Catalog) -> None:
+    rid, root, c1, _ = _lifecycle_repo(cat)
+    e1 = cat.move_alias(rid, "champion", None, root, action="create", by="ann",
+                        to_label="v1.0.0")
+    assert (e1.alias, e1.seq, e1.action, e1.from_commit, e1.to_commit, e1.to_label, e1.by) == \
+        ("champion", 1, "create", None, root, "v1.0.0", "ann")
+    alias = cat.get_ref(rid, "champion")
+    assert (alias.kind, alias.commit) == ("alias", root)
+    # An alias is a ref of its own kind: branch and tag listings do not show it.
+    assert [r.name for r in cat.list_refs(rid, "alias")] == ["champion"]
+    assert [r.name for r in cat.list_refs(rid, "branch")] == ["main"]
+    assert cat.list_refs(rid, "tag") == []
+    assert {(i, r.name) for i, r in cat.all_refs()} >= {(rid, "champion")}  # a gc root
+    e2 = cat.move_alias(rid, "champion", root, c1, action="move", by="bob", reason="better",
+                        from_label="v1.0.0", to_label="v1.1.0")
+    assert (e2.seq, e2.from_commit, e2.to_commit, e2.reason) == (2, root, c1, "better")
+    assert cat.get_ref(rid, "champion").commit == c1
+    e3 = cat.move_alias(rid, "champion", c1, None, action="delete", by="cy")
+    assert (e3.seq, e3.to_commit) == (3, None)
+    assert cat.get_ref(rid, "champion") is None
+    assert cat.alias_history(rid, "champion") == [e1, e2, e3]
+    # Re-created: the log continues (seq never restarts).
+    e4 = cat.move_alias(rid, "champion", None, c1, action="create", by="ann")
+    assert e4.seq == 4
+    assert [e.seq for e in cat.alias_history(rid, "champion")] == [1, 2, 3, 4]
+    assert cat.alias_history(rid, "other") == []
+
+
+def test_move_alias_refusals_change_nothing(cat: Catalog) -> None:
+    rid, root, c1, c2 = _lifecycle_repo(cat)
+    cat.move_alias(rid, "staging", None, root, action="create", by="ann")
+    before = (cat.list_refs(rid), cat.alias_history(rid, "staging"))
+    with pytest.raises(RefExists):  # one namespace for branches, tags and aliases
+        cat.move_alias(rid, "main", None, c1, action="create", by="ann")
+    with pytest.raises(RefExists):
+        cat.move_alias(rid, "staging", None, c1, action="create", by="ann")
+    with pytest.raises(RefMoved):  # compare-and-swap lost
+        cat.move_alias(rid, "staging", c1, c2, action="move", by="ann")
+    with pytest.raises(RefMoved):  # history moved on since the caller read it
+        cat.move_alias(rid, "staging", root, c1, action="rollback", by="ann", after_seq=0)
+    with pytest.raises(RefNotFound, match="not an alias"):
+        cat.move_alias(rid, "main", root, c1, action="move", by="ann")
+    with pytest.raises(RefNotFound):
+        cat.move_alias(rid, "ghost", root, c1, action="move", by="ann")
+    with pytest.raises(RefNotFound):  # the target must be a stored commit
+        cat.move_alias(rid, "staging", root, hid("never-written"), action="move", by="ann")
+    with pytest.raises(RefMoved):
+        cat.move_alias(rid, "staging", c1, None, action="delete", by="ann")
+    assert (cat.list_refs(rid), cat.alias_history(rid, "staging")) == before
+    assert cat.get_ref(rid, "main").kind == "branch"
+    ok = cat.move_alias(rid, "staging", root, c1, action="move", by="ann", after_seq=1)
+    assert ok.seq == 2
+
+
+def test_alias_cas_race_exactly_one_wins(cat: Catalog) -> None:
+    rid, root, _, _ = _lifecycle_repo(cat)
+    cat.move_alias(rid, "champion", None, root, action="create", by="ann")
+    targets = [hid(f"race-{i}") for i in range(6)]
+    add_objects(cat, "race", *targets, kind=4)
+    outcomes: dict[str, str] = {}
+    barrier = threading.Barrier(len(targets))
+
+    def mover(target: str) -> None:
+        barrier.wait(30)
+        try:
+            cat.move_alias(rid, "champion", root, target, action="move", by="w")
+            outcomes[target] = "won"
+        except RefMoved:
+            outcomes[target] = "lost"
+
+    threads = [threading.Thread(target=mover, args=(x,)) for x in targets]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    winners = [x for x, r in outcomes.items() if r == "won"]
+    assert len(winners) == 1 and len(outcomes) == len(targets)
+    assert cat.get_ref(rid, "champion").commit == winners[0]
+    history = cat.alias_history(rid, "champion")
+    assert [(e.seq, e.to_commit) for e in history] == [(1, root), (2, winners[0])]
+
+
+def test_deployments_history_and_current(cat: Catalog) -> None:
+    rid, root, c1, c2 = _lifecycle_repo(cat)
+    other, oroot, _, _ = _lifecycle_repo(cat, "other")
+    d1 = cat.record_deployment(rid, "prod", root, action="deploy", by="ann", label="v1.0.0",
+                               note="first")
+    assert (d1.environment, d1.seq, d1.commit, d1.label, d1.action, d1.by, d1.note) == \
+        ("prod", 1, root, "v1.0.0", "deploy", "ann", "first")
+    d2 = cat.record_deployment(rid, "prod", c1, action="deploy", by="bob")
+    s1 = cat.record_deployment(rid, "staging", c2, action="deploy", by="bob")
+    cat.record_deployment(other, "prod", oroot, action="deploy", by="ann")
+    assert cat.deployment_history(rid, "prod") == [d1, d2]
+    assert cat.deployment_history(rid, "nowhere") == []
+    assert cat.current_deployments(rid) == [d2, s1]
+    assert cat.deployed_commits() == {c1, c2, oroot}
+    with cat.gc_exclusive() as session:
+        assert session.deployed_commits() == {c1, c2, oroot}
+    with pytest.raises(RefMoved):
+        cat.record_deployment(rid, "prod", root, action="rollback", by="ann", after_seq=1)
+    with pytest.raises(RefNotFound):
+        cat.record_deployment(rid, "prod", hid("never-written"), action="deploy", by="ann")
+    assert cat.deployment_history(rid, "prod") == [d1, d2]
+    d3 = cat.record_deployment(rid, "prod", root, action="rollback", by="ann", after_seq=2)
+    assert (d3.seq, d3.commit) == (3, root)
+    assert [d.commit for d in cat.current_deployments(rid)] == [root, c2]
+
+
+def test_concurrent_deployments_all_land(cat: Catalog) -> None:
+    rid, root, c1, _ = _lifecycle_repo(cat)
+    n = 8
+    barrier = threading.Barrier(n)
+    errors: list[BaseException] = []
+
+    def deployer(i: int) -> None:
+        barrier.wait(30)
+        try:
+            cat.record_deployment(rid, "prod", root if i % 2 else c1, action="deploy",
+                                  by=f"w{i}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deployer, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert errors == []
+    history = cat.deployment_history(rid, "prod")
+    assert [d.seq for d in history] == list(range(1, n + 1))
+    assert sorted(d.by for d in history) == sorted(f"w{i}" for i in range(n))
+
+
+def test_deprecations_set_replace_find_clear(cat: Catalog) -> None:
+    rid, root, c1, _ = _lifecycle_repo(cat)
+    other, _, _, _ = _lifecycle_repo(cat, "other")
+    assert cat.find_deprecations(rid) == []
+    d1 = cat.set_deprecation(rid, root, reason="bias", sunset="2027-01-31", by="ann",
+                             label="v1.0.0")
+    assert (d1.commit, d1.label, d1.reason, d1.sunset, d1.by) == \
+        (root, "v1.0.0", "bias", "2027-01-31", "ann")
+    whole = cat.set_deprecation(rid, None, reason="superseded", sunset=None, by="bob")
+    assert whole.commit is None
+    assert cat.find_deprecations(rid, root) == [whole, d1]  # repository-wide first
+    assert cat.find_deprecations(rid, c1) == [whole]
+    assert cat.find_deprecations(other, root) == []
+    d2 = cat.set_deprecation(rid, root, reason="worse bias", sunset=None, by="cy")
+    assert cat.find_deprecations(rid) == [whole, d2]
+    assert cat.clear_deprecation(rid, None) is True
+    assert cat.clear_deprecation(rid, None) is False
+    assert cat.clear_deprecation(rid, c1) is False
+    assert cat.find_deprecations(rid, root) == [d2]
+
+
+def test_lifecycle_rows_survive_reset_derived_and_go_with_the_repo(cat: Catalog) -> None:
+    rid, root, c1, _ = _lifecycle_repo(cat)
+    cat.move_alias(rid, "champion", None, c1, action="create", by="ann")
+    cat.record_deployment(rid, "prod", c1, action="deploy", by="ann")
+    cat.set_deprecation(rid, root, reason="old", sunset=None, by="ann")
+    cat.reset_derived()  # fsck --rebuild: lifecycle rows are not derivable, so they stay
+    assert cat.get_ref(rid, "champion").commit == c1
+    assert len(cat.alias_history(rid, "champion")) == 1
+    assert [d.commit for d in cat.current_deployments(rid)] == [c1]
+    assert len(cat.find_deprecations(rid)) == 1
+    cat.delete_repo("repo")
+    assert cat.alias_history(rid, "champion") == []
+    assert cat.deployment_history(rid, "prod") == []
+    assert cat.find_deprecations(rid) == []
+    assert cat.deployed_commits() == set()
+    again = cat.create_repo("repo")
+    assert cat.alias_history(again.id, "champion") == []
+    assert cat.current_deployments(again.id) == []

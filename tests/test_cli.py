@@ -802,7 +802,7 @@ def test_ctrl_c_during_put_commits_nothing(tmp_path: Path) -> None:
                             stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     if proc.returncode == 0:
         pytest.skip("the put finished before the signal arrived (very fast machine)")
     assert proc.returncode == 130, err

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from blacklake_ml.catalog.base import (
+    AliasEvent,
     BlobRow,
     Catalog,
     CommitBatch,
     CommitRow,
+    DeploymentRow,
+    DeprecationRow,
     GcSession,
     ObjectLocation,
     PackRow,
@@ -16,10 +19,13 @@ from blacklake_ml.catalog.base import (
 )
 
 __all__ = [
+    "AliasEvent",
     "BlobRow",
     "Catalog",
     "CommitBatch",
     "CommitRow",
+    "DeploymentRow",
+    "DeprecationRow",
     "GcSession",
     "ObjectLocation",
     "PackRow",

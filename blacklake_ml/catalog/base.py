@@ -12,6 +12,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from blacklake_ml.catalog.search_base import SearchIndex
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,62 @@ class CommitBatch:
     own_objects: Sequence[str] = ()
 
 
+@dataclass(frozen=True)
+class AliasEvent:
+    """One change of an alias, as recorded in its history.
+
+    ``action`` is ``create``, ``move``, ``rollback``, ``rollforward`` or ``delete``;
+    ``from_commit`` is None for ``create`` and ``to_commit`` is None for ``delete``. Labels
+    are the version tag names that named the commits when the event happened (or None).
+    ``seq`` counts from 1 per alias and never restarts (not even after a delete).
+    """
+
+    alias: str
+    seq: int
+    action: str
+    from_commit: str | None
+    to_commit: str | None
+    from_label: str | None
+    to_label: str | None
+    by: str
+    at: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DeploymentRow:
+    """A deployment record: ``commit`` started running in ``environment`` at ``at``.
+
+    ``action`` is ``deploy``, ``rollback`` or ``rollforward``; ``label`` is the version tag
+    name of the commit at the time (or None). The latest row of an environment is what runs
+    there now.
+    """
+
+    environment: str
+    seq: int
+    commit: str
+    label: str | None
+    action: str
+    by: str
+    at: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class DeprecationRow:
+    """A deprecation of one commit, or of the whole repository (``commit`` None).
+
+    ``sunset`` is an ISO date (``YYYY-MM-DD``) or None.
+    """
+
+    commit: str | None
+    label: str | None
+    reason: str
+    sunset: str | None
+    by: str
+    at: float
+
+
 class GcSession(ABC):
     """What ``gc`` may do while it holds the gc lock (one transaction)."""
 
@@ -137,6 +197,10 @@ class GcSession(ABC):
     def retire_packs(self, ids: Sequence[str], when: float) -> None:
         """Mark packs retired: no object points into them; files deleted after a grace time."""
 
+    @abstractmethod
+    def deployed_commits(self) -> set[str]:
+        """Commits currently deployed anywhere (gc roots besides refs), read inside the lock."""
+
 
 class Catalog(ABC):
     """Catalog operations used by the service layer. Implementations must be thread-safe."""
@@ -152,6 +216,10 @@ class Catalog(ABC):
     @abstractmethod
     def migrate(self) -> None:
         """Create or upgrade the schema to the current version (idempotent, concurrency-safe)."""
+
+    @abstractmethod
+    def search_index(self) -> SearchIndex:
+        """The search tables of this catalog (cards, full text, vectors, sketches)."""
 
     @abstractmethod
     def close(self) -> None:
@@ -292,3 +360,85 @@ class Catalog(ABC):
     @abstractmethod
     def reset_derived(self) -> None:
         """Drop every derivable row (objects, packs, commits, path changes, blobs)."""
+
+    # -- model lifecycle ------------------------------------------------------------------
+    # Not derivable from storage: reset_derived() leaves these rows alone, and deleting a
+    # repository deletes them with it.
+    @abstractmethod
+    def create_tag_exclusive(self, repo_id: int, name: str, commit: str,
+                             equivalent: Sequence[str]) -> RefRow:
+        """Create tag ``name`` as :meth:`create_ref` does, unless a ref in ``equivalent`` exists.
+
+        Check and insert are atomic against every other call for the same repository: two
+        spellings of one version (``v1.2.3``, ``1.2.3``) can never both be created. Raises
+        :class:`~blacklake_ml.errors.RefExists` naming the existing ref, and
+        :class:`~blacklake_ml.errors.RefNotFound` if the commit is not stored.
+        """
+
+    @abstractmethod
+    def move_alias(self, repo_id: int, name: str, expected: str | None, new: str | None, *,
+                   action: str, by: str, reason: str = "", from_label: str | None = None,
+                   to_label: str | None = None, after_seq: int | None = None) -> AliasEvent:
+        """Create, move or delete alias ``name`` by compare-and-swap, recording the event.
+
+        ``expected`` None creates the alias at ``new``; ``new`` None deletes it; both given
+        move it from ``expected`` to ``new``. The ref change and the appended
+        :class:`AliasEvent` (``seq`` = last + 1, carrying ``expected``/``new`` as
+        ``from_commit``/``to_commit``) commit in one transaction: history never misses a
+        move nor records one that did not happen.
+
+        Raises, changing nothing: :class:`~blacklake_ml.errors.RefExists` when creating and
+        any ref has that name; :class:`~blacklake_ml.errors.RefMoved` when the alias does
+        not point at ``expected``, or when ``after_seq`` is given and the alias's last event
+        is not ``after_seq`` (0: no events; this guards rollbacks computed from history);
+        :class:`~blacklake_ml.errors.RefNotFound` when there is no alias ``name`` to move or
+        delete (a branch or tag is not one) or ``new`` is not a stored commit (checked under
+        the gc barrier, as in :meth:`create_ref`).
+        """
+
+    @abstractmethod
+    def alias_history(self, repo_id: int, name: str) -> list[AliasEvent]:
+        """Every event of alias ``name`` (kept after a delete), oldest first."""
+
+    @abstractmethod
+    def record_deployment(self, repo_id: int, environment: str, commit: str, *, action: str,
+                          by: str, label: str | None = None, note: str = "",
+                          after_seq: int | None = None) -> DeploymentRow:
+        """Append a deployment record for ``environment`` (``seq`` = last + 1) and return it.
+
+        Raises :class:`~blacklake_ml.errors.RefNotFound` if ``commit`` is not stored (checked
+        under the gc barrier: deployed commits are gc roots). With ``after_seq``, raises
+        :class:`~blacklake_ml.errors.RefMoved` unless the environment's last record is
+        ``after_seq`` (0: none); without it, concurrent records all land, in some order.
+        """
+
+    @abstractmethod
+    def deployment_history(self, repo_id: int, environment: str) -> list[DeploymentRow]:
+        """The records of one environment, oldest first (empty if it has none)."""
+
+    @abstractmethod
+    def current_deployments(self, repo_id: int) -> list[DeploymentRow]:
+        """The latest record of each environment of the repository, by environment name."""
+
+    @abstractmethod
+    def deployed_commits(self) -> set[str]:
+        """Commits of the latest record of every environment of every repository (gc roots)."""
+
+    @abstractmethod
+    def set_deprecation(self, repo_id: int, commit: str | None, *, reason: str,
+                        sunset: str | None, by: str, label: str | None = None
+                        ) -> DeprecationRow:
+        """Deprecate ``commit`` (None: the whole repository), replacing an earlier one."""
+
+    @abstractmethod
+    def clear_deprecation(self, repo_id: int, commit: str | None) -> bool:
+        """Remove the deprecation of ``commit`` (None: the repository); False if none."""
+
+    @abstractmethod
+    def find_deprecations(self, repo_id: int, commit: str | None = None
+                          ) -> list[DeprecationRow]:
+        """Deprecations of the repository, the repository-wide one first.
+
+        With ``commit``, only those applying to it (its own and the repository-wide one) in
+        one indexed query: this runs on every model load.
+        """

@@ -102,3 +102,53 @@ gc_lock = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("last_gc", sa.Float, nullable=True),
 )
+
+# -- model lifecycle (revision 0002) ----------------------------------------------------------
+# Not derivable from storage: fsck --rebuild keeps these (see Catalog.reset_derived).
+
+# Every change of an alias (a ref of kind "alias"), appended in the transaction that moves it;
+# rollback/roll-forward replay this log. `seq` counts per (repo, alias) from 1.
+alias_events = sa.Table(
+    "alias_events", metadata,
+    sa.Column("repo_id", sa.Integer, sa.ForeignKey("repos.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("alias", sa.String(128), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("from_commit", sa.String(64), nullable=True),
+    sa.Column("to_commit", sa.String(64), nullable=True),
+    sa.Column("from_label", sa.String(128), nullable=True),
+    sa.Column("to_label", sa.String(128), nullable=True),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+)
+
+# Deployment records: the latest row of an environment is what runs there now.
+deployments = sa.Table(
+    "deployments", metadata,
+    sa.Column("repo_id", sa.Integer, sa.ForeignKey("repos.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("environment", sa.String(128), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("commit_id", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(128), nullable=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+)
+
+# Deprecations of one commit, or of the whole repository: commit_id '' (primary-key columns
+# cannot be NULL, and '' keeps "one deprecation per target" a plain key).
+deprecations = sa.Table(
+    "deprecations", metadata,
+    sa.Column("repo_id", sa.Integer, sa.ForeignKey("repos.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("commit_id", sa.String(64), primary_key=True),
+    sa.Column("label", sa.String(128), nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("sunset", sa.String(10), nullable=True),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+)

@@ -33,6 +33,8 @@ from blacklake_ml.catalog.base import (
     RefRow,
     RepoRow,
 )
+from blacklake_ml.catalog.lifecycle_sql import SqlLifecycleMixin, deployed_commits_in
+from blacklake_ml.catalog.search_sql import SqlSearchIndex
 from blacklake_ml.errors import (
     CatalogError,
     MissingDependency,
@@ -44,7 +46,7 @@ from blacklake_ml.errors import (
     RepoNotFound,
 )
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0003"
 _BATCH = 500  # ids per IN (...) query: well under SQLite's variable limit
 
 
@@ -108,8 +110,11 @@ class _SqlGcSession(GcSession):
             self.conn.execute(sa.update(t.packs).where(t.packs.c.id.in_(part))
                               .values(state="retired", retired_at=when))
 
+    def deployed_commits(self) -> set[str]:
+        return deployed_commits_in(self.conn)
 
-class SqlCatalog(Catalog):
+
+class SqlCatalog(SqlLifecycleMixin, Catalog):
     """Catalog on any SQLAlchemy URL (tested: ``sqlite:///…``, ``postgresql+psycopg://…``)."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -224,6 +229,9 @@ class SqlCatalog(Catalog):
             return None
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
+    def search_index(self) -> SqlSearchIndex:
+        return SqlSearchIndex(self)
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -267,7 +275,8 @@ class SqlCatalog(Catalog):
                 raise RepoNotFound(f"no repository named {name!r}")
             # Explicit deletes: SQLite enforces ON DELETE CASCADE only with foreign_keys=ON,
             # which an externally opened connection may lack.
-            for table in (t.path_changes, t.commits, t.refs):
+            for table in (t.path_changes, t.commits, t.refs, t.alias_events, t.deployments,
+                          t.deprecations):
                 conn.execute(sa.delete(table).where(table.c.repo_id == rid))
             conn.execute(sa.delete(t.repos).where(t.repos.c.id == rid))
 
@@ -313,7 +322,8 @@ class SqlCatalog(Catalog):
         except IntegrityError:
             existing = self.get_ref(repo_id, name)
             what = existing.kind if existing else "ref"
-            raise RefExists(f"a {what} named {name!r} already exists") from None
+            article = "an" if what == "alias" else "a"
+            raise RefExists(f"{article} {what} named {name!r} already exists") from None
         return RefRow(name, kind, commit, now)
 
     def delete_ref(self, repo_id: int, name: str, kind: str) -> None:

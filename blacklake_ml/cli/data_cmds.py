@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from blacklake_ml.cli.args import parse_meta, parse_uri, put_destination
-from blacklake_ml.cli.output import emit, human_size, note, table
+from blacklake_ml.cli.output import emit, human_size, model_warnings, note, table
 from blacklake_ml.cli.state import CliState, json_option, pass_state
 
 META_HELP = "metadata KEY=VALUE (repeatable)."
@@ -66,7 +66,8 @@ def get(state: CliState, uri: str, out: str | None) -> None:
     written_to = out
     if not entry.is_dir and os.path.isdir(out):
         written_to = os.path.join(out, src.path.rsplit("/", 1)[-1])
-    nbytes = repo.get(commit, src.path, out, progress=state.progress())
+    with model_warnings():
+        nbytes = repo.get(commit, src.path, out, progress=state.progress())
     doc = {"uri": uri, "commit": commit, "kind": entry.kind,
            "output": os.path.abspath(written_to), "bytes": nbytes}
     emit(state, doc, [f"wrote {human_size(nbytes)} to {written_to}"])
@@ -100,8 +101,9 @@ def checkout(state: CliState, uri: str, directory: str, force: bool) -> None:
     src = parse_uri(uri)
     repo = state.store().repo(src.repo)
     commit = repo.resolve(src.ref)
-    nbytes = repo.checkout(commit, directory, path=src.path, force=force,
-                           progress=state.progress())
+    with model_warnings():
+        nbytes = repo.checkout(commit, directory, path=src.path, force=force,
+                               progress=state.progress())
     doc = {"uri": uri, "commit": commit, "path": src.path,
            "directory": os.path.abspath(directory), "bytes": nbytes}
     emit(state, doc, [f"checked out {commit[:12]} ({human_size(nbytes)}) into {directory}"])

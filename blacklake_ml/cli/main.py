@@ -16,7 +16,16 @@ from typing import IO, Any
 import click
 
 from blacklake_ml import __version__
-from blacklake_ml.cli import admin_cmds, data_cmds, history_cmds, merge_cmds, ref_cmds, repo_cmds
+from blacklake_ml.cli import (
+    admin_cmds,
+    data_cmds,
+    history_cmds,
+    lifecycle_cmds,
+    merge_cmds,
+    ref_cmds,
+    repo_cmds,
+    search_cmds,
+)
 from blacklake_ml.cli.output import print_json, printable
 from blacklake_ml.cli.state import CliState
 from blacklake_ml.errors import BlacklakeError, ConflictError, MergeConflict
@@ -136,7 +145,8 @@ def cli(ctx: click.Context, home: str | None, storage: str | None, catalog: str 
     ctx.call_on_close(state.close)
 
 
-for _module in (admin_cmds, repo_cmds, data_cmds, history_cmds, ref_cmds, merge_cmds):
+for _module in (admin_cmds, repo_cmds, data_cmds, history_cmds, ref_cmds, merge_cmds,
+                search_cmds, lifecycle_cmds):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -47,6 +49,30 @@ def note(state: CliState, text: str) -> None:
     """An informational line on stderr (suppressed by ``--quiet`` and ``--json``)."""
     if not state.quiet and not state.json:
         click.echo(printable(text), err=True)
+
+
+@contextmanager
+def model_warnings() -> Iterator[None]:
+    """Print each deprecated-model warning raised inside as one line on stderr.
+
+    ``blacklake: warning: ...`` after the command succeeded (also with ``--json`` and
+    ``--quiet``: stdout stays one document, and a deprecation must not go unnoticed); any
+    other warning is passed on unchanged.
+    """
+    from blacklake_ml.errors import DeprecatedModelWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecatedModelWarning)
+        yield
+    shown: set[str] = set()
+    for w in caught:
+        if issubclass(w.category, DeprecatedModelWarning):
+            text = str(w.message)
+            if text not in shown:
+                shown.add(text)
+                click.echo(f"blacklake: warning: {printable(text)}", err=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

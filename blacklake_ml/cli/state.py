@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from blacklake_ml.api import Store
     from blacklake_ml.core.progress import Progress
-    from blacklake_ml.service.store import Store
 
 
 @dataclass
@@ -29,7 +29,7 @@ class CliState:
         """The configured store, opened (and created on first use) on the first call."""
         if self._store is None:
             # Imported here: the service layer pulls in SQLAlchemy, which --help must not pay.
-            from blacklake_ml.service.store import Store
+            from blacklake_ml.api import Store
 
             self._store = Store.open(self.home, storage=self.storage, catalog=self.catalog)
         return self._store

@@ -60,7 +60,7 @@ def normalize_path(path: str, *, allow_root: bool = True) -> str:
         raise InvalidPath("invalid path: contains a NUL byte")
     if len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
         raise InvalidPath(f"invalid path: longer than {MAX_PATH_BYTES} bytes")
-    if path.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", path) or path.startswith("\\"):
+    if path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", path):
         raise InvalidPath(f"invalid path {path!r}: must be relative to the repository root")
     parts = [p for p in path.split("/") if p]
     for part in parts:

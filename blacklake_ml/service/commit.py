@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import Self
+
 from blacklake_ml.catalog import BlobRow, CommitBatch, CommitRow
 from blacklake_ml.core.ids import Kind
 from blacklake_ml.core.names import normalize_path, validate_message, validate_meta
@@ -122,6 +124,7 @@ def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[s
                         own_packs={p.id: p.nobjects for p in writer.published},
                         own_objects=sorted(writer.written))
     store.catalog.update_ref(repo.id, branch, expected, batch, cid)
+    store.refs_changed(repo)
     return cid
 
 
@@ -287,7 +290,7 @@ class Transaction:
         self._puts.clear()
         self._deletes.clear()
 
-    def __enter__(self) -> Transaction:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

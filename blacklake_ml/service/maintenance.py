@@ -154,7 +154,8 @@ def gc(store: Store, *, grace: float, repack_below: float = 0.5, dry_run: bool =
     catalog, storage = store.catalog, store.storage
     started = time.time()
     cutoff = started - grace
-    roots = {r.commit for _, r in catalog.all_refs()}
+    # Deployed commits are roots too: what runs in an environment must stay loadable.
+    roots = {r.commit for _, r in catalog.all_refs()} | catalog.deployed_commits()
     live = mark(store, roots)
     live_ids = live.ids()
     packs = [p for p in catalog.list_packs() if p.state == "live"]
@@ -205,7 +206,7 @@ def gc(store: Store, *, grace: float, repack_below: float = 0.5, dry_run: bool =
             moved[pid] = [new_locs[o.id] for o in objs if o.id in new_locs]
     with catalog.gc_exclusive() as session:
         # The barrier: commits that landed since the mark keep what they reference.
-        now_roots = {r.commit for _, r in session.all_refs()}
+        now_roots = {r.commit for _, r in session.all_refs()} | session.deployed_commits()
         mark(store, now_roots - roots, live)
         # ... and so does whatever young packs hold (commits still on their way).
         mark_young(store, live, cutoff)
@@ -395,6 +396,7 @@ def rebuild_catalog(store: Store, progress: Progress = NULL_PROGRESS) -> dict[st
     n_commits = 0
     for repo in catalog.list_repos():
         heads = [r.commit for r in catalog.list_refs(repo.id)]
+        heads += [d.commit for d in catalog.current_deployments(repo.id)]  # gc roots too
         commits: dict[str, Commit] = {}
         stack = list(heads)
         while stack:

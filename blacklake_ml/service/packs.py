@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import orjson
+from typing_extensions import Self
 
 from blacklake_ml.catalog import Catalog, ObjectLocation, PackRow
 from blacklake_ml.core.ids import Kind
@@ -168,7 +169,7 @@ class PackWriter:
         """Stop the background thread (after :meth:`flush` or :meth:`abort`)."""
         self._pool.shutdown(wait=True)
 
-    def __enter__(self) -> PackWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

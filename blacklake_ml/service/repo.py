@@ -5,10 +5,19 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from blacklake_ml.catalog import CommitRow, RefRow, RepoRow
+from blacklake_ml.catalog import (
+    AliasEvent,
+    CommitRow,
+    DeploymentRow,
+    DeprecationRow,
+    RefRow,
+    RepoRow,
+)
+from blacklake_ml.core import semver
 from blacklake_ml.core.names import (
     join_path,
     normalize_path,
@@ -27,7 +36,7 @@ from blacklake_ml.errors import (
     RefMoved,
     RefNotFound,
 )
-from blacklake_ml.service import history, read
+from blacklake_ml.service import history, lifecycle, read
 from blacklake_ml.service import merge as merging
 from blacklake_ml.service.commit import CommitResult, Transaction, backoff, publish
 from blacklake_ml.service.diff import TreeDiff, diff_trees, entry_json
@@ -58,6 +67,8 @@ class Repo:
     def __init__(self, store: Store, row: RepoRow) -> None:
         self.store = store
         self._row = row
+        #: commit -> (expiry, deprecation or None): model loads check deprecation cheaply
+        self._deprecation_cache: dict[str, tuple[float, Any]] = {}
 
     @property
     def id(self) -> int:
@@ -87,7 +98,8 @@ class Repo:
         validate_ref_name(branch, "branch")
         row = self.store.catalog.get_ref(self.id, branch)
         if row is None or row.kind != "branch":
-            what = "a tag, not a branch" if row is not None else "not a branch"
+            what = "not a branch" if row is None else \
+                f"{'an' if row.kind == 'alias' else 'a'} {row.kind}, not a branch"
             raise RefNotFound(f"{branch!r} is {what} of repository {self.name!r}")
         return row.commit
 
@@ -98,6 +110,10 @@ class Repo:
     def tags(self) -> list[RefRow]:
         """All tags."""
         return self.store.catalog.list_refs(self.id, "tag")
+
+    def aliases(self) -> list[RefRow]:
+        """All aliases (``champion``, ``staging``, ...)."""
+        return lifecycle.aliases(self)
 
     def _existing_commit(self, ref: str) -> str:
         """Commit id of ``ref``, checking its object is still stored (not collected by gc)."""
@@ -112,23 +128,31 @@ class Repo:
     def create_branch(self, name: str, from_ref: str = "main") -> RefRow:
         """Create branch ``name`` at ``from_ref``."""
         validate_ref_name(name, "branch")
-        return self.store.catalog.create_ref(self.id, name, "branch",
-                                             self._existing_commit(from_ref))
+        row = self.store.catalog.create_ref(self.id, name, "branch",
+                                            self._existing_commit(from_ref))
+        self.store.refs_changed(self)
+        return row
 
     def delete_branch(self, name: str) -> None:
         """Delete a branch (its commits stay reachable from other refs or go at ``gc``)."""
         validate_ref_name(name, "branch")
         self.store.catalog.delete_ref(self.id, name, "branch")
+        self.store.refs_changed(self)
 
     def create_tag(self, name: str, ref: str) -> RefRow:
         """Tag the commit ``ref`` resolves to."""
         validate_ref_name(name, "tag")
-        return self.store.catalog.create_ref(self.id, name, "tag", self._existing_commit(ref))
+        if semver.is_version(name):  # a version: refuse a second spelling of an existing one
+            return lifecycle.create_version(self, name, ref)
+        row = self.store.catalog.create_ref(self.id, name, "tag", self._existing_commit(ref))
+        self.store.refs_changed(self)
+        return row
 
     def delete_tag(self, name: str) -> None:
         """Delete a tag."""
         validate_ref_name(name, "tag")
         self.store.catalog.delete_ref(self.id, name, "tag")
+        self.store.refs_changed(self)
 
     # -- quotas ---------------------------------------------------------------------------
     def set_quota(self, max_bytes: int | None = None, max_files: int | None = None) -> None:
@@ -228,7 +252,11 @@ class Repo:
     def entry(self, ref: str, path: str = "") -> TreeEntry:
         """The entry at ``path`` (the root if '') at ``ref``; :class:`PathNotFound` if none."""
         path = normalize_path(path)
-        entry = lookup(self.store.odb, self._tree(self.resolve(ref)), path)
+        return self._entry_at(self.resolve(ref), path, ref)
+
+    def _entry_at(self, commit: str, path: str, ref: str) -> TreeEntry:
+        """The entry at canonical ``path`` of ``commit`` (``ref`` names it in errors)."""
+        entry = lookup(self.store.odb, self._tree(commit), path)
         if entry is None:
             raise PathNotFound(f"no such path at {ref}: {path or '/'}")
         return entry
@@ -247,10 +275,17 @@ class Repo:
                 for e in odb.tree(entry.id)]
 
     def open(self, ref: str, path: str) -> read.BlobReader:
-        """A seekable binary file object for the file at ``path``."""
-        entry = self.entry(ref, path)
+        """A seekable binary file object for the file at ``path``.
+
+        Warns (:class:`~blacklake_ml.errors.DeprecatedModelWarning`) if the commit is
+        deprecated.
+        """
+        npath = normalize_path(path)
+        commit = self.resolve(ref)
+        entry = self._entry_at(commit, npath, ref)
         if entry.is_dir:
             raise PathNotFound(f"{path} is a directory")
+        lifecycle.warn_if_deprecated(self, commit)
         return read.BlobReader(self.store.odb, self.store.odb.file(entry.id), path)
 
     def read_bytes(self, ref: str, path: str) -> bytes:
@@ -286,9 +321,15 @@ class Repo:
 
     def get(self, ref: str, path: str, out: str | os.PathLike[str], *,
             progress: Progress = NULL_PROGRESS) -> int:
-        """Copy a file (to ``out``) or directory (into ``out``); returns bytes written."""
+        """Copy a file (to ``out``) or directory (into ``out``); returns bytes written.
+
+        Warns (:class:`~blacklake_ml.errors.DeprecatedModelWarning`) if the commit is
+        deprecated.
+        """
         path = normalize_path(path)
-        entry = self.entry(ref, path)
+        commit = self.resolve(ref)
+        entry = self._entry_at(commit, path, ref)
+        lifecycle.warn_if_deprecated(self, commit)
         out_p = Path(out)
         odb = self.store.odb
         if entry.is_dir:
@@ -305,10 +346,17 @@ class Repo:
 
     def checkout(self, ref: str, dest: str | os.PathLike[str], *, path: str = "",
                  force: bool = False, progress: Progress = NULL_PROGRESS) -> int:
-        """Write the tree at ``ref`` (or its subdirectory ``path``) into ``dest``."""
-        entry = self.entry(ref, path)
+        """Write the tree at ``ref`` (or its subdirectory ``path``) into ``dest``.
+
+        Warns (:class:`~blacklake_ml.errors.DeprecatedModelWarning`) if the commit is
+        deprecated.
+        """
+        npath = normalize_path(path)
+        commit = self.resolve(ref)
+        entry = self._entry_at(commit, npath, ref)
         if not entry.is_dir:
             raise InvalidInput(f"{path} is a file: use get")
+        lifecycle.warn_if_deprecated(self, commit)
         return read.checkout(self.store.odb, entry.id, Path(dest), force=force,
                              progress=progress)
 
@@ -370,6 +418,7 @@ class Repo:
                     except RefMoved:
                         backoff(attempt)
                         continue
+                    self.store.refs_changed(self)
                     # No commit is created: the branch now points at an existing one.
                     return CommitResult(root, created=False, fast_forward=True,
                                         parents=self.store.odb.commit(root).parents)
@@ -444,6 +493,102 @@ class Repo:
             return out.root, (head,)
 
         return self._land(branch, compute, msg, None)
+
+    # -- model lifecycle (logic in service/lifecycle.py) ------------------------------------
+    def create_version(self, version: str, ref: str = "main") -> RefRow:
+        """Tag ``ref`` as semantic version ``version`` (``v1.2.3``, ``1.0.0-rc.1``).
+
+        Raises :class:`~blacklake_ml.errors.InvalidVersion` for a malformed version and
+        :class:`~blacklake_ml.errors.RefExists` if the version exists under either spelling
+        (``v1.2.3`` and ``1.2.3`` are one version) or the name is taken.
+        """
+        return lifecycle.create_version(self, version, ref)
+
+    def versions(self) -> list[lifecycle.VersionTag]:
+        """Every version (tags named by a semantic version), lowest precedence first."""
+        return lifecycle.versions(self)
+
+    def resolve_version(self, spec: str = "latest", *, prerelease: bool = False
+                        ) -> tuple[str, str]:
+        """``(tag name, commit id)`` of the version ``spec`` selects.
+
+        ``latest``: the highest release; ``newest``: the highest version, prereleases
+        included; otherwise a range (``^1.2``, ``~1.2.3``, ``>=1.2,<2``, ``1.x``, exact),
+        where prereleases match only if the range names one of the same ``X.Y.Z`` or
+        ``prerelease`` is true. :class:`~blacklake_ml.errors.RefNotFound` if none matches.
+        """
+        tag = lifecycle.resolve_version(self, spec, prerelease=prerelease)
+        return tag.name, tag.commit
+
+    def set_alias(self, name: str, ref: str, *, expected: str | None = None,
+                  reason: str = "", by: str | None = None) -> AliasEvent | None:
+        """Point alias ``name`` at ``ref``'s commit, creating it if needed (recorded in its
+        history). With ``expected`` the alias must point there now, else
+        :class:`~blacklake_ml.errors.RefConflict`. None if it already pointed at the commit.
+        """
+        return lifecycle.set_alias(self, name, ref, expected=expected, reason=reason, by=by)
+
+    def delete_alias(self, name: str, *, expected: str | None = None, reason: str = "",
+                     by: str | None = None) -> AliasEvent:
+        """Delete alias ``name``; its history stays."""
+        return lifecycle.delete_alias(self, name, expected=expected, reason=reason, by=by)
+
+    def alias_history(self, name: str) -> list[AliasEvent]:
+        """Every set/move/rollback/roll-forward/delete of alias ``name``, newest first."""
+        return lifecycle.alias_history(self, name)
+
+    def rollback_alias(self, name: str, *, reason: str = "", by: str | None = None
+                       ) -> AliasEvent:
+        """Move alias ``name`` back to its previous target
+        (:class:`~blacklake_ml.errors.NoHistory` if there is none)."""
+        return lifecycle.rollback_alias(self, name, reason=reason, by=by)
+
+    def rollforward_alias(self, name: str, *, reason: str = "", by: str | None = None
+                          ) -> AliasEvent:
+        """Undo the last rollback of alias ``name``."""
+        return lifecycle.rollforward_alias(self, name, reason=reason, by=by)
+
+    def deploy(self, env: str, ref: str, *, by: str | None = None, note: str = ""
+               ) -> DeploymentRow:
+        """Record that ``ref``'s commit now runs in environment ``env``."""
+        return lifecycle.deploy(self, env, ref, by=by, note=note)
+
+    def deployments(self) -> list[DeploymentRow]:
+        """What runs where, since when, deployed by whom: the latest record per environment."""
+        return lifecycle.deployments(self)
+
+    def deployment_history(self, env: str) -> list[DeploymentRow]:
+        """The deployment records of ``env``, newest first
+        (:class:`~blacklake_ml.errors.EnvironmentNotFound` if none)."""
+        return lifecycle.deployment_history(self, env)
+
+    def rollback_deployment(self, env: str, *, by: str | None = None, note: str = ""
+                            ) -> DeploymentRow:
+        """Redeploy the deployment of ``env`` before the current one."""
+        return lifecycle.rollback_deployment(self, env, by=by, note=note)
+
+    def rollforward_deployment(self, env: str, *, by: str | None = None, note: str = ""
+                               ) -> DeploymentRow:
+        """Undo the last rollback of ``env``."""
+        return lifecycle.rollforward_deployment(self, env, by=by, note=note)
+
+    def deprecate(self, ref: str | None = None, *, reason: str,
+                  sunset: str | date | None = None, by: str | None = None) -> DeprecationRow:
+        """Deprecate ``ref``'s commit (None: the whole repository) with a reason and an
+        optional sunset date (``YYYY-MM-DD``); loading it then warns."""
+        return lifecycle.deprecate(self, ref, reason=reason, sunset=sunset, by=by)
+
+    def undeprecate(self, ref: str | None = None) -> None:
+        """Lift the deprecation of ``ref``'s commit (None: of the repository)."""
+        lifecycle.undeprecate(self, ref)
+
+    def deprecation(self, ref: str) -> DeprecationRow | None:
+        """The deprecation applying to ``ref``'s commit (its own, else the repository's)."""
+        return lifecycle.deprecation(self, ref)
+
+    def deprecations(self) -> list[DeprecationRow]:
+        """Every deprecation of this repository (the repository-wide one first)."""
+        return lifecycle.deprecations(self)
 
 
 def _empty_batch(required: tuple[str, ...] = ()) -> Any:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 import orjson
+from typing_extensions import Self
 
 from blacklake_ml.catalog import Catalog, CommitRow, RepoRow, open_catalog
 from blacklake_ml.config import Config, load_config
@@ -24,6 +27,7 @@ from blacklake_ml.service.repo import Repo
 from blacklake_ml.storage import LocalStorage, ObjectStorage, open_storage
 
 MARKER = "blacklake.json"
+_log = logging.getLogger(__name__)
 
 
 class Store:
@@ -35,6 +39,19 @@ class Store:
         self.config = config
         self.chunker = Chunker(DEFAULT_PARAMS)
         self.odb = ObjectDB(storage, catalog)
+        #: called with a :class:`Repo` after any of its branches or tags moved, appeared or
+        #: went away (e.g. the search indexer). A listener's failure never fails the write:
+        #: the ref has already moved, so it is logged and the listener catches up later.
+        self.ref_listeners: list[Callable[[Repo], None]] = []
+
+    def refs_changed(self, repo: Repo) -> None:
+        """Tell every listener that ``repo``'s refs changed."""
+        for listener in list(self.ref_listeners):
+            try:
+                listener(repo)
+            except Exception as exc:  # noqa: BLE001 - a listener must not fail a landed write
+                _log.warning("ref listener %r failed for %s: %s", listener, repo.name, exc,
+                             exc_info=_log.isEnabledFor(logging.DEBUG))
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
@@ -73,7 +90,7 @@ class Store:
         self.storage.close()
         self.catalog.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,6 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from typing_extensions import Self
+
 
 @dataclass(frozen=True)
 class StorageItem:
@@ -47,7 +49,7 @@ class SpoolWriter(ABC):
     def size(self) -> int:
         """Bytes written so far."""
 
-    def __enter__(self) -> SpoolWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -1,0 +1,84 @@
+"""Does model intelligence slow down ``put`` of a large model file? (target: by < 10%)
+
+The same 1 GiB ``model.safetensors`` (a real safetensors header over random float32 data) is
+committed into fresh stores by ``blacklake_ml.Store`` (the public store: every commit runs the
+search indexer — extraction of the header, the card, the chunk sketch) and by the service
+``Store`` underneath it (no listener). Runs alternate, median of ``--repeat``; the ratio is
+public / service in the same run. A README model card next to the weights makes the folder a
+Hugging Face asset, the common real-world shape.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import _common as c
+
+
+def write_model(folder: Path, size: int) -> Path:
+    """``folder`` with README.md (model card) + model.safetensors of ``size`` payload bytes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n = size // 4
+    header = json.dumps({"weight": {"dtype": "F32", "shape": [n],
+                                    "data_offsets": [0, 4 * n]}}).encode()
+    header += b" " * (-len(header) % 8)
+    with open(folder / "model.safetensors", "wb") as f:
+        f.write(len(header).to_bytes(8, "little") + header)
+        left = 4 * n
+        while left:
+            k = min(c.PIECE, left)
+            f.write(os.urandom(k))
+            left -= k
+    (folder / "README.md").write_text("---\nlicense: mit\npipeline_tag: text-generation\n---\n"
+                                      "# Bench model\n\nA large checkpoint.\n")
+    return folder
+
+
+def put_once(kind: str, src: Path, home: Path) -> float:
+    if kind == "public":
+        store: Any = c.open_store(home)
+    else:
+        from blacklake_ml.service.store import Store as ServiceStore
+
+        store = ServiceStore.open(home)
+    try:
+        repo = store.create_repo("bench")
+        c.warm(*src.iterdir())
+        seconds, _ = c.timed(repo.put, src, "model", message="checkpoint")
+        return seconds
+    finally:
+        store.close()
+
+
+def main() -> int:
+    p = c.parser(__doc__.splitlines()[0])
+    p.add_argument("--size-mib", type=int, default=1024)
+    p.add_argument("--repeat", type=int, default=3)
+    args = p.parse_args()
+    size = (16 if args.quick else args.size_mib) * c.MiB
+    times: dict[str, list[float]] = {"public": [], "service": []}
+    with c.workdir(args, "put-extract") as wd:
+        src = write_model(wd / "src", size)
+        for i in range(args.repeat):
+            for kind in c.rotated(["public", "service"], i):
+                home = wd / f"home-{kind}-{i}"
+                times[kind].append(put_once(kind, src, home))
+                c.remove(home)
+                c.settle()
+    pub, svc = c.median(times["public"]), c.median(times["service"])
+    ratio = pub / svc
+    c.table([["service Store (no indexing)", svc], ["blacklake_ml.Store (indexing)", pub],
+             ["ratio", ratio]], ["put of model folder", "median s"],
+            title=f"put {size // c.MiB} MiB safetensors + card, median of {args.repeat}")
+    print(f"target: indexing adds < 10% -> {'PASS' if ratio < 1.10 else 'MISS'}")
+    c.emit({"benchmark": "put_extract", "size": size, "times": times, "ratio": ratio,
+            "overhead_pct": (ratio - 1) * 100, "pass": ratio < 1.10, "env": c.environment()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Labelled evaluation set for model search (cards, queries, judgments) and its metrics."""

@@ -1,0 +1,83 @@
+"""The public :class:`Store`: the service store plus what sits above it (search).
+
+``blacklake_ml.Store`` is this class. It registers the search indexer as a ref listener, so
+every commit, merge, branch or tag keeps the search index current without the caller doing
+anything; the service layer underneath stays free of search imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from blacklake_ml.catalog import Catalog
+from blacklake_ml.config import Config
+from blacklake_ml.core.progress import NULL_PROGRESS, Progress
+from blacklake_ml.search.engine import Mode, Searcher, SearchHit, SearchParams
+from blacklake_ml.search.indexer import Indexer, SyncReport, make_listener
+from blacklake_ml.search.similar import SimilarHit, similar
+from blacklake_ml.service.store import Store as ServiceStore
+from blacklake_ml.storage import ObjectStorage
+
+
+class Store(ServiceStore):
+    """A BlackLake store with search (see :class:`blacklake_ml.service.store.Store`)."""
+
+    def __init__(self, storage: ObjectStorage, catalog: Catalog, config: Config) -> None:
+        super().__init__(storage, catalog, config)
+        self.ref_listeners.append(make_listener(self))
+        self._searcher: Searcher | None = None
+
+    def searcher(self, params: SearchParams | None = None) -> Searcher:
+        """The store's :class:`Searcher` (one per store unless ``params`` differ)."""
+        if params is not None:
+            return Searcher(self, params)
+        if self._searcher is None:
+            self._searcher = Searcher(self)
+        return self._searcher
+
+    def search(self, query: str, *, k: int = 10, repo: str | None = None,
+               filters: Iterable[str] | Mapping[str, Any] | None = None,
+               mode: Mode = "hybrid") -> list[SearchHit]:
+        """Hybrid (BM25 + dense) search over model and dataset cards, best first.
+
+        ``filters`` are facet constraints applied before ranking: a mapping
+        (``{"license": "mit", "parameters": (None, 1e9)}``) or CLI-style strings
+        (``["language=de", "parameters<1e9"]``). ``mode`` "bm25" or "dense" ranks by one
+        side only (for comparison).
+        """
+        return self.searcher().search(query, k=k, repo=repo, filters=filters, mode=mode)
+
+    def similar(self, uri: str, *, limit: int = 20) -> list[SimilarHit]:
+        """Stored files sharing chunks with the file at ``uri``, and card lineage."""
+        return similar(self, uri, limit=limit)
+
+    def reindex(self, repo: str | None = None, *, full: bool = False,
+                progress: Progress = NULL_PROGRESS) -> dict[str, Any]:
+        """Bring the search index up to date (``full``: drop it and index from scratch;
+        extracted facts, vectors and sketches are content-keyed and reused)."""
+        index = self.catalog.search_index()
+        if full:
+            index.clear()
+        indexer = Indexer(self)
+        total = SyncReport()
+        names = [repo] if repo else [r.name for r in self.list_repos()]
+        for name in names:
+            rep = indexer.sync(self.repo(name), progress=progress)
+            total.refs += rep.refs
+            total.upserted += rep.upserted
+            total.removed += rep.removed
+            total.extracted += rep.extracted
+            total.errors += rep.errors
+        out = total.to_json()
+        out["cards"] = index.count_cards()
+        return out
+
+    def close(self) -> None:
+        """Persist the vector index if it changed, then close."""
+        if self._searcher is not None:
+            from blacklake_ml.search.engine import _VECTORS
+
+            for vi in list(_VECTORS.values()):
+                vi.save()
+        super().close()

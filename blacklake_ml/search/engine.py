@@ -1,0 +1,320 @@
+"""Hybrid search: BM25 (catalog full text) + dense (FAISS), fused by reciprocal rank.
+
+Order of work for one query: facet filters become a set of allowed card ids *first* (so both
+rankers only ever see eligible cards and a filter never drops a good result that fell below a
+cut-off), each ranker returns its candidates, reciprocal-rank fusion merges them, an absolute
+evidence threshold removes noise (a query nothing answers returns nothing), and cards of the
+same content on several refs collapse into one hit.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from blacklake_ml.catalog.search_base import NUMERIC_FACETS, CardRow, Filter
+from blacklake_ml.core.uri import BlacklakeURI
+from blacklake_ml.errors import InvalidInput
+from blacklake_ml.search.embed import get_embedder
+from blacklake_ml.search.indexer import Indexer
+from blacklake_ml.search.text import LANGUAGES, license_family, matched_terms, query_terms
+from blacklake_ml.search.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    from blacklake_ml.service.store import Store
+
+Mode = Literal["hybrid", "bm25", "dense"]
+MODES = ("hybrid", "bm25", "dense")
+FACET_KEYS = ("framework", "format", "kind", "task", "license", "license_family", "language",
+              "tags", "datasets", "base_model", "architecture", "library", "repo", "ref",
+              "branch", "tag") + NUMERIC_FACETS
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """Tunables of ranking (defaults chosen on the evaluation set in benchmarks/)."""
+
+    rrf_k: float = 60.0
+    bm25_weight: float = 1.0
+    dense_weight: float = 1.0
+    candidates: int = 100
+    #: BM25 hits join the fusion only with this idf-weighted share of the query's words
+    bm25_gate: float = 0.3
+    #: a hit must reach this cosine similarity, or this idf-weighted share of query words
+    #: (tuned on the dev half of benchmarks/search_eval: no-answer queries peak at ~0.29
+    #: cosine / ~0.55 keyword evidence, most paraphrase answers sit at 0.30-0.50 cosine)
+    min_similarity: float = 0.30
+    min_evidence: float = 0.6
+
+
+@dataclass
+class SearchHit:
+    """One result."""
+
+    uri: str
+    repo: str
+    ref: str
+    path: str
+    score: float
+    kind: str
+    name: str
+    why: dict[str, Any]
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    refs: list[str] = field(default_factory=list)
+    size: int = 0
+    parameters: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``blacklake search --json`` shape."""
+        summary = {k: self.facts[k] for k in ("format", "framework", "task", "license",
+                                              "language", "tags", "base_model", "error")
+                   if self.facts.get(k)}
+        return {"uri": self.uri, "score": round(self.score, 6), "why": self.why,
+                "repo": self.repo, "ref": self.ref, "path": self.path, "kind": self.kind,
+                "name": self.name, "size": self.size, "parameters": self.parameters,
+                "refs": self.refs, "facts": summary}
+
+
+def parse_filters(pairs: Iterable[str] | Mapping[str, Any] | None) -> list[Filter]:
+    """``["license=mit", "parameters<1e9", "size>=1000"]`` or a mapping -> filters."""
+    if not pairs:
+        return []
+    items: list[tuple[str, str, Any]] = []
+    if isinstance(pairs, Mapping):
+        for k, v in pairs.items():
+            items.append((k, "=", v))
+    else:
+        for p in pairs:
+            for op in ("<=", ">=", "=", "<", ">"):
+                if op in p:
+                    k, _, v = p.partition(op)
+                    items.append((k.strip(), op, v.strip()))
+                    break
+            else:
+                raise InvalidInput(f"bad filter {p!r}: expected KEY=VALUE or KEY<N / KEY>N")
+    by_key: dict[str, Filter] = {}
+    for key, op, value in items:
+        if key not in FACET_KEYS:
+            raise InvalidInput(f"unknown filter {key!r}; filters: {', '.join(FACET_KEYS)}")
+        old = by_key.get(key, Filter(key))
+        if key in NUMERIC_FACETS:
+            if isinstance(value, (list, tuple)) and len(value) == 2:
+                lo, hi = (None if x is None else float(x) for x in value)
+                by_key[key] = Filter(key, low=lo, high=hi)
+                continue
+            try:
+                num = float(value)
+            except (TypeError, ValueError):
+                raise InvalidInput(f"filter {key} needs a number, got {value!r}") from None
+            lo, hi = old.low, old.high
+            if op in (">", ">="):
+                lo = num
+            elif op in ("<", "<="):
+                hi = num
+            else:
+                lo = hi = num
+            by_key[key] = Filter(key, low=lo, high=hi)
+        else:
+            if op != "=":
+                raise InvalidInput(f"filter {key} takes KEY=VALUE")
+            vals = value if isinstance(value, (list, tuple)) else str(value).split(",")
+            vals = tuple(str(v).strip().lower() for v in vals if str(v).strip())
+            if not vals:
+                raise InvalidInput(f"filter {key} has an empty value")
+            by_key[key] = Filter(key, values=old.values + vals)
+    return list(by_key.values())
+
+
+_log = logging.getLogger(__name__)
+
+
+def dense_available() -> bool:
+    """Whether the optional dense-search packages (extra ``search``) are installed."""
+    return all(importlib.util.find_spec(m) is not None
+               for m in ("faiss", "sentence_transformers"))
+
+
+_VECTORS: dict[str, VectorIndex] = {}
+_VLOCK = threading.Lock()
+
+
+class Searcher:
+    """Search over one store."""
+
+    def __init__(self, store: Store, params: SearchParams | None = None) -> None:
+        self.store = store
+        self.index = store.catalog.search_index()
+        self.params = params or SearchParams()
+        self.model = store.config.search_model
+
+    # -- maintenance -------------------------------------------------------------------------
+    def sync(self, repo: str | None = None) -> None:
+        """Index whatever refs moved since the last sync (normally done on commit)."""
+        indexer = Indexer(self.store)
+        names = [repo] if repo else [r.name for r in self.store.list_repos()]
+        for name in names:
+            indexer.sync(self.store.repo(name))
+
+    def vectors(self) -> VectorIndex:
+        """The synced vector index (embedding any cards that have no vector yet)."""
+        emb = get_embedder(self.model)
+        self.embed_pending()
+        key = f"{self.store.catalog.display_url}\0{emb.name}"
+        with _VLOCK:
+            vi = _VECTORS.get(key)
+            if vi is None:
+                vi = VectorIndex(Path(self.store.config.home) / "search",
+                                 self.store.catalog.display_url, emb.name, emb.dim)
+                _VECTORS[key] = vi
+        vi.sync(self.index)
+        return vi
+
+    def embed_pending(self, batch: int = 256) -> int:
+        """Embed card texts that have no vector for the configured model; the count."""
+        emb = get_embedder(self.model)
+        done = 0
+        while True:
+            todo = self.index.pending_texts(emb.name, batch)
+            if not todo:
+                return done
+            vecs = emb.encode([t for _, t in todo])
+            self.index.put_vectors(emb.name, [(h, v.tobytes()) for (h, _), v in
+                                              zip(todo, vecs)])
+            done += len(todo)
+
+    # -- querying ----------------------------------------------------------------------------
+    def search(self, query: str, *, k: int = 10, repo: str | None = None,
+               filters: Iterable[str] | Mapping[str, Any] | None = None,
+               mode: Mode = "hybrid", sync: bool = True) -> list[SearchHit]:
+        """The best ``k`` hits for ``query`` (see module doc)."""
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInput("search query is empty")
+        if len(query) > 2000:
+            raise InvalidInput("search query is longer than 2000 characters")
+        if mode not in MODES:
+            raise InvalidInput(f"unknown search mode {mode!r}; modes: {', '.join(MODES)}")
+        if not isinstance(k, int) or not 1 <= k <= 1000:
+            raise InvalidInput("k must be an integer from 1 to 1000")
+        flts = parse_filters(filters)
+        if repo:
+            self.store.repo(repo)  # RepoNotFound for a typo, rather than silently nothing
+            flts.append(Filter("repo", values=(repo.lower(),)))
+        if sync:
+            self.sync(repo)
+        allowed = self.index.filter_ids(flts) if flts else None
+        if allowed is not None and not allowed:
+            return []
+        if mode == "hybrid" and not dense_available():
+            # Without the `search` extra keyword search still answers (documented).
+            _log.warning("dense search unavailable (pip install 'blacklake-ml[search]'); "
+                         "ranking by keywords only")
+            mode = "bm25"
+        p = self.params
+        n = max(p.candidates, 5 * k)
+        terms = query_terms(query)
+        bm25 = self.index.fulltext(terms, n, allowed) if mode != "dense" else []
+        dense: list[tuple[int, float]] = []
+        if mode != "bm25":
+            vi = self.vectors()
+            qv = get_embedder(self.model).encode([query])[0]
+            dense = vi.search(qv, n, allowed)
+        return self._fuse(query, terms, bm25, dense, flts, mode, k)
+
+    def _fuse(self, query: str, terms: list[str], bm25: list[tuple[int, float]],
+              dense: list[tuple[int, float]], flts: Sequence[Filter], mode: str, k: int
+              ) -> list[SearchHit]:
+        p = self.params
+        sim = dict(dense)
+        cards = self.index.cards(list(dict.fromkeys([c for c, _ in bm25] + [c for c, _ in dense])))
+        # idf-weighted share of the query's words a card contains: BM25 ranks a card that
+        # matched one common word as eagerly as one that matched the rare ones, so weak keyword
+        # evidence neither joins the fusion nor passes the threshold on its own.
+        idf: dict[str, float] = {}
+        if terms:
+            n, df = self.index.doc_freqs(terms)
+            idf = {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))
+                   for t in terms}
+        total = sum(idf.values()) or 1.0
+        matched: dict[int, list[str]] = {}
+        evidence: dict[int, float] = {}
+        for cid, row in cards.items():
+            m = matched_terms(terms, _card_text(row)) if terms else []
+            matched[cid] = m
+            evidence[cid] = sum(idf.get(t, 0.0) for t in m) / total
+        gated = [cid for cid, _ in bm25 if cid in cards and
+                 (mode == "bm25" or evidence[cid] >= p.bm25_gate)]
+        bm_rank = {cid: r for r, cid in enumerate(gated, 1)}
+        de_rank = {cid: r for r, (cid, _) in enumerate(dense, 1)}
+        scores: dict[int, float] = {}
+        for cid, r in bm_rank.items():
+            scores[cid] = scores.get(cid, 0.0) + p.bm25_weight / (p.rrf_k + r)
+        for cid, r in de_rank.items():
+            scores[cid] = scores.get(cid, 0.0) + p.dense_weight / (p.rrf_k + r)
+        hits: list[SearchHit] = []
+        seen: dict[tuple[str, str, str], SearchHit] = {}
+        for cid in sorted(scores, key=lambda c: -scores[c]):
+            hit_card = cards.get(cid)
+            if hit_card is None:
+                continue  # deleted since the vector index last synced
+            card = hit_card
+            similarity = sim.get(cid)
+            strong_text = cid in bm_rank and evidence[cid] >= p.min_evidence
+            strong_dense = similarity is not None and similarity >= p.min_similarity
+            if not (strong_text or strong_dense):
+                continue
+            key = (card.repo, card.path, card.object_id)
+            if key in seen:
+                seen[key].refs.append(card.ref)
+                continue
+            why: dict[str, Any] = {"matched_terms": matched.get(cid, []),
+                                   "keyword_evidence": round(evidence.get(cid, 0.0), 3)}
+            if flts:
+                why["facets"] = {f.key: list(f.values) if f.values else
+                                 {"min": f.low, "max": f.high} for f in flts}
+            if cid in bm_rank:
+                why["bm25_rank"] = bm_rank[cid]
+            if similarity is not None:
+                why["dense_rank"] = de_rank[cid]
+                why["similarity"] = round(similarity, 4)
+            hit = SearchHit(uri=str(BlacklakeURI(card.repo, card.ref, card.path)),
+                            repo=card.repo, ref=card.ref, path=card.path, score=scores[cid],
+                            kind=card.kind, name=card.name, why=why, facts=card.facts,
+                            refs=[card.ref], size=card.size, parameters=card.parameters)
+            seen[key] = hit
+            hits.append(hit)
+            if len(hits) >= k:
+                break
+        for h in hits:
+            h.refs.sort()
+        return hits
+
+
+def _card_text(card: CardRow) -> str:
+    f = card.facts
+    parts: list[str] = [card.name, card.path, card.repo]
+    for key in ("task", "framework", "format", "architecture", "license", "language", "tags",
+                "datasets", "base_model", "description"):
+        v = f.get(key)
+        if isinstance(v, (list, tuple)):
+            parts.extend(str(x) for x in v)
+        elif v:
+            parts.append(str(v))
+    for code in (f.get("language") or []) if isinstance(f.get("language"), list) else \
+            [f.get("language")] if f.get("language") else []:
+        parts.append(LANGUAGES.get(str(code).lower(), str(code)))
+    if f.get("license"):
+        parts.append(license_family(str(f.get("license"))))
+    return " ".join(parts).replace("-", " ")
+
+
+def encode_query(store: Store, query: str) -> np.ndarray:
+    """The query vector (exposed for benchmarks)."""
+    return get_embedder(store.config.search_model).encode([query])[0]

@@ -1,0 +1,248 @@
+"""Keep the search index in step with the heads of branches and tags.
+
+Indexing is a reconcile, not an event stream: ``search_heads`` says which commit each ref was
+last indexed at, and :meth:`Indexer.sync` diffs that commit against the ref's current one, so
+only changed paths are re-examined. A crash, a failed hook or a concurrent writer merely leaves
+work for the next sync (after the next commit, or before the next search).
+
+Assets: a directory some :class:`~blacklake_ml.extract.base.DirExtractor` recognises (a
+Hugging Face model folder, an MLflow model, a SavedModel, an image-folder dataset) is one card
+and the files inside it get none; any other file a :class:`FileExtractor` recognises is a card.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from blacklake_ml.catalog.search_base import CardDoc, SearchIndex
+from blacklake_ml.core.objects import TreeEntry
+from blacklake_ml.core.progress import NULL_PROGRESS, Progress
+from blacklake_ml.extract import registry
+from blacklake_ml.search.sketch import SKETCH_MIN_SIZE, sketch_rows
+from blacklake_ml.search.sources import StoredDirView, StoredSource
+from blacklake_ml.search.text import build_card
+from blacklake_ml.service.diff import diff_trees
+from blacklake_ml.service.trees import lookup, walk_files
+
+if TYPE_CHECKING:
+    from blacklake_ml.service.repo import Repo
+    from blacklake_ml.service.store import Store
+
+_log = logging.getLogger(__name__)
+
+#: file name suffixes worth reading a header for (everything else is never opened)
+KNOWN_SUFFIXES = (".onnx", ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".gguf", ".keras",
+                  ".h5", ".pkl", ".pickle", ".joblib", ".skops", ".csv", ".tsv", ".parquet",
+                  ".pq", ".tflite")
+INDEXED_KINDS = ("branch", "tag")
+
+
+@dataclass
+class SyncReport:
+    """What one sync did."""
+
+    refs: int = 0
+    upserted: int = 0
+    removed: int = 0
+    extracted: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for ``blacklake index --json``."""
+        return {"refs": self.refs, "upserted": self.upserted, "removed": self.removed,
+                "extracted": self.extracted, "errors": self.errors}
+
+
+def _ancestors(path: str) -> list[str]:
+    out = [""]
+    parts = path.split("/")[:-1]
+    for i in range(len(parts)):
+        out.append("/".join(parts[:i + 1]))
+    return out
+
+
+def _known(path: str) -> bool:
+    return path.lower().endswith(KNOWN_SUFFIXES)
+
+
+class Indexer:
+    """Reconciles one store's search index with its refs."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.odb = store.odb
+        self.index: SearchIndex = store.catalog.search_index()
+
+    # -- entry points ------------------------------------------------------------------------
+    def sync(self, repo: Repo, progress: Progress = NULL_PROGRESS) -> SyncReport:
+        """Bring every branch and tag of ``repo`` up to date in the index."""
+        report = SyncReport()
+        refs = [r for r in self.store.catalog.list_refs(repo.id) if r.kind in INDEXED_KINDS]
+        live = {r.name: r for r in refs}
+        heads = self.index.heads(repo.id)
+        for gone in sorted(set(heads) - set(live)):
+            self.index.drop_ref(repo.id, gone)
+            del heads[gone]
+        # Branches first (main first) so tags usually copy an indexed branch at their commit.
+        order = sorted(refs, key=lambda r: (r.kind != "branch", r.name != "main", r.name))
+        for ref in order:
+            old = heads.get(ref.name)
+            if old == ref.commit:
+                continue
+            if old is None:
+                base = next((n for n, c in heads.items() if c == ref.commit), None) or \
+                    next(iter(heads), None)
+                if base is not None:
+                    self.index.copy_ref(repo.id, base, ref.name, ref.kind)
+                    old = heads[base]
+            self._apply(repo, ref.name, ref.kind, old, ref.commit, report, progress)
+            self.index.set_head(repo.id, ref.name, ref.commit)
+            heads[ref.name] = ref.commit
+            report.refs += 1
+        return report
+
+    # -- one ref -------------------------------------------------------------------------------
+    def _apply(self, repo: Repo, ref: str, ref_kind: str, old: str | None, new: str,
+               report: SyncReport, progress: Progress) -> None:
+        odb = self.odb
+        old_tree = odb.commit(old).tree if old else None
+        new_tree = odb.commit(new).tree
+        diff = diff_trees(odb, old_tree, new_tree)
+        changed = diff.paths()
+        if not changed:
+            return
+        dirs = sorted({a for p in changed for a in _ancestors(p)})
+        asset_dirs: dict[str, tuple[TreeEntry, dict[str, Any]]] = {}
+        for d in dirs:
+            e = lookup(odb, new_tree, d)
+            if e is not None and e.is_dir:
+                facts = self._dir_facts(d, e, report)
+                if facts is not None:
+                    asset_dirs[d] = (e, facts)
+
+        def inside_asset(p: str) -> bool:
+            return any(a == "" or p.startswith(a + "/") for a in asset_dirs if a != p)
+
+        had = self.index.card_keys(repo.id, ref, dirs + sorted(changed))
+        remove = [d for d in dirs if d in had and d not in asset_dirs]
+        remove += [p for p in changed if p in had and (p in diff.removed or inside_asset(p))]
+        for d in asset_dirs:
+            remove += [p for p in self.index.card_paths_under(repo.id, ref, d) if p != d]
+        # Files whose enclosing asset directory stopped being one get cards of their own.
+        freed: dict[str, TreeEntry] = {}
+        for d in (d for d in dirs if d in had and d not in asset_dirs):
+            e = lookup(odb, new_tree, d)
+            if e is not None and e.is_dir:
+                freed.update((p, fe) for p, fe in walk_files(odb, e.id, d))
+        files: dict[str, TreeEntry] = {p: e for p, e in freed.items() if not inside_asset(p)}
+        for p in changed:
+            e = diff.after(p)
+            if e is not None and not inside_asset(p):
+                files[p] = e
+        docs: list[CardDoc] = []
+        todo = len(asset_dirs) + len(files)
+        progress.start(todo, "indexing")
+        for d, (e, facts) in asset_dirs.items():
+            meta: dict[str, str] = {}
+            for x in odb.tree(e.id):
+                meta.update(x.meta)
+            docs.append(build_card(d, e.id, e.size, facts, repo=repo.name, ref=ref,
+                                   ref_kind=ref_kind, meta=meta))
+            progress.advance(1)
+        for p, e in sorted(files.items()):
+            if _known(p):
+                doc = self._file_card(repo, ref, ref_kind, p, e, report)
+                if doc is not None:
+                    docs.append(doc)
+            progress.advance(1)
+        progress.finish()
+        # Skip cards whose content and text did not change (e.g. metadata-only moves).
+        docs = [d for d in docs if had.get(d.path) != (d.object_id, d.text_hash)]
+        doc_paths = {d.path for d in docs}
+        remove = sorted(set(remove) - doc_paths)
+        self.index.delete_cards(repo.id, ref, remove)
+        self.index.upsert_cards(repo.id, ref, docs)
+        report.removed += len(remove)
+        report.upserted += len(docs)
+        # Every changed file is sketched, card or not (weights inside a model folder are
+        # exactly what `similar` compares).
+        touched = {p: e for p in changed if (e := diff.after(p)) is not None}
+        self._sketch(repo, ref, diff.removed, touched)
+
+    def _cached(self, object_id: str, key: str, compute: Any, report: SyncReport
+                ) -> dict[str, Any]:
+        hit = self.index.cached_facts([object_id], key)
+        if object_id in hit:
+            return dict(orjson.loads(hit[object_id]))
+        facts = compute()
+        report.extracted += 1
+        if facts.get("error"):
+            report.errors.append(f"{facts.get('extractor', key)}: {facts['error']}")
+        self.index.cache_facts(key, [(object_id, orjson.dumps(facts, default=str).decode())])
+        return facts
+
+    def _dir_facts(self, path: str, e: TreeEntry, report: SyncReport
+                   ) -> dict[str, Any] | None:
+        """Facts of the directory if it is one asset, else None.
+
+        Names decide a candidate (cheap); extraction decides (an extractor that finds, on
+        reading, that the folder is not its kind declines). Both outcomes are cached by tree
+        id, so unchanged directories are never re-read.
+        """
+        entries = [(x.name, "d" if x.is_dir else "f", x.size) for x in self.odb.tree(e.id)]
+        if registry.dir_extractor_for(entries) is None:
+            return None
+        key = "dir:" + ",".join(f"{x.name}{x.version}" for x in registry.dir_extractors())
+        view = StoredDirView(self.odb, e.id, posixpath.basename(path))
+
+        def compute() -> dict[str, Any]:
+            facts = registry.extract_dir(view)
+            return facts.to_json() if facts is not None else {"not_asset": True}
+
+        facts = self._cached(e.id, key[:128], compute, report)
+        return None if facts.get("not_asset") else facts
+
+    def _file_card(self, repo: Repo, ref: str, ref_kind: str, path: str, e: TreeEntry,
+                   report: SyncReport) -> CardDoc | None:
+        name = posixpath.basename(path)
+        src = StoredSource(self.odb, e.id, name)
+        ex = registry.file_extractor_for(name, src.read(0, 64))
+        if ex is None:
+            return None
+
+        def compute() -> dict[str, Any]:
+            facts = registry.extract_file(src)
+            return facts.to_json() if facts else {}
+
+        facts = self._cached(e.id, f"file:{ex.name}:{ex.version}", compute, report)
+        return build_card(path, e.id, e.size, facts, repo=repo.name, ref=ref,
+                          ref_kind=ref_kind, meta=e.meta)
+
+    def _sketch(self, repo: Repo, ref: str, removed: Iterable[str],
+                files: dict[str, TreeEntry]) -> None:
+        big = {p: e for p, e in files.items() if e.size >= SKETCH_MIN_SIZE}
+        small = [p for p, e in files.items() if e.size < SKETCH_MIN_SIZE]
+        have = self.index.sketched(sorted({e.id for e in big.values()}))
+        todo = {e.id for e in big.values()} - have
+        if todo:
+            self.index.put_sketches(sketch_rows(self.odb, sorted(todo)))
+        self.index.set_files(repo.id, ref, sorted((p, e.id) for p, e in big.items()),
+                             sorted(set(removed) | set(small)))
+
+
+def make_listener(store: Store) -> Any:
+    """A ``Store.ref_listeners`` entry that syncs the changed repository."""
+    indexer = Indexer(store)
+
+    def on_refs_changed(repo: Repo) -> None:
+        report = indexer.sync(repo)
+        for err in report.errors[:5]:
+            _log.warning("extraction: %s", err)
+
+    return on_refs_changed
