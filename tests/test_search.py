@@ -234,3 +234,25 @@ def test_hybrid_degrades_to_keywords_without_the_search_extra(
         hits = st.search("German speech recognition")
         assert hits[0].path == "models/asr-de"
         assert all("similarity" not in h.why for h in hits)
+
+
+def test_large_index_keyword_strategy(tmp_path: Path, models: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above PRUNE_FROM cards, near-universal words leave the match and cards holding every
+    remaining word come first; too few such cards widen the match to any word."""
+    import blacklake_ml.search.engine as engine
+
+    with Store.open(tmp_path / "home") as st:
+        st.create_repo("hub").put(models, "models", message="zoo")
+        monkeypatch.setattr(engine, "PRUNE_FROM", 1)
+        monkeypatch.setattr(engine, "COMMON_SHARE", 0.4)
+        n, df = st.catalog.search_index().doc_freqs(["audio", "telephony", "speech"])
+        assert engine.match_terms(["audio", "telephony", "speech"], n, df) == ["telephony"]
+        assert engine.match_terms(["audio", "speech"], n, df) == ["audio", "speech"]  # rarest 2
+        hits = st.search("telephony audio", k=4, mode="bm25")
+        assert hits[0].path == "models/asr-de"
+        strict = st.searcher()._keyword(["audio", "medical"], n, 10, None)
+        ids = [cid for cid, _ in strict]
+        cards = st.catalog.search_index().cards(ids)
+        # only asr-en-nc has both words: it leads, then the wider OR match follows
+        assert cards[ids[0]].path == "models/asr-en-nc" and len(ids) >= 2

@@ -155,3 +155,19 @@ def test_facts_cache_and_sketches(cat: Catalog, idx: SearchIndex) -> None:
     assert idx.sketched(["f1", "f3"]) == {"f1"}
     assert idx.band_candidates([1, 2, 3], 10) == {"f1": 3, "f2": 2}
     assert idx.sketches(["f2"]) == {"f2": (200, 8, b"\1" * 16)}
+
+
+def test_stale_repos_and_doc_freqs(cat: Catalog, idx: SearchIndex) -> None:
+    rid = _repo(cat)
+    assert idx.stale_repos() == ["zoo"]  # main was never indexed
+    idx.set_head(rid, "main", "c" * 64)
+    assert idx.stale_repos() == []
+    idx.set_head(rid, "gone", "c" * 64)  # indexed ref that no longer exists
+    assert idx.stale_repos() == ["zoo"]
+    idx.drop_ref(rid, "gone")
+    idx.upsert_cards(rid, "main", [_card("a", name="speech recognizer"),
+                                   _card("b", name="speech synthesis"),
+                                   _card("c", name="image tagger")])
+    n, df = idx.doc_freqs(["speech", "recognizers", "tagger", "zebra"])
+    assert n == 3
+    assert (df["speech"], df["recognizers"], df["tagger"], df["zebra"]) == (2, 1, 1, 0)

@@ -71,6 +71,11 @@ class SearchIndex(ABC):
         """``{ref: commit id}`` each ref of the repository was last indexed at."""
 
     @abstractmethod
+    def stale_repos(self) -> list[str]:
+        """Names of repositories whose branches/tags differ from what was indexed (moved,
+        new or deleted refs): one cheap query, so every search can check it."""
+
+    @abstractmethod
     def set_head(self, repo_id: int, ref: str, commit: str) -> None:
         """Record that ``ref`` is now indexed at ``commit``."""
 
@@ -115,9 +120,11 @@ class SearchIndex(ABC):
 
     @abstractmethod
     def fulltext(self, terms: Sequence[str], limit: int,
-                 allowed: Sequence[int] | None = None) -> list[tuple[int, float]]:
-        """BM25-ranked ``(card id, score)`` best first for any of ``terms`` (higher score is
-        better), restricted to ``allowed`` ids when given."""
+                 allowed: Sequence[int] | None = None, *, require_all: bool = False
+                 ) -> list[tuple[int, float]]:
+        """BM25-ranked ``(card id, score)`` best first for cards containing any of ``terms``
+        (all of them with ``require_all``; higher score is better), restricted to
+        ``allowed`` ids when given."""
 
     @abstractmethod
     def doc_freqs(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:

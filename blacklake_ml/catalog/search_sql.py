@@ -127,6 +127,18 @@ class SqlSearchIndex(SearchIndex):
             return {r.ref: r.commit_id for r in conn.execute(
                 sa.select(h.ref, h.commit_id).where(h.repo_id == repo_id))}
 
+    def stale_repos(self) -> list[str]:
+        sql = sa.text(
+            "SELECT DISTINCT p.name FROM repos p JOIN refs r ON r.repo_id = p.id "
+            "LEFT JOIN search_heads h ON h.repo_id = r.repo_id AND h.ref = r.name "
+            "WHERE r.kind IN ('branch', 'tag') "
+            "AND (h.commit_id IS NULL OR h.commit_id <> r.commit_id) "
+            "UNION SELECT DISTINCT p.name FROM repos p JOIN search_heads h ON h.repo_id = p.id "
+            "LEFT JOIN refs r ON r.repo_id = h.repo_id AND r.name = h.ref "
+            "AND r.kind IN ('branch', 'tag') WHERE r.name IS NULL")
+        with self._tx() as conn:
+            return sorted(conn.scalars(sql))
+
     def set_head(self, repo_id: int, ref: str, commit: str) -> None:
         h = s.search_heads
         with self._tx(write=True) as conn:
@@ -274,13 +286,14 @@ class SqlSearchIndex(SearchIndex):
             return list(conn.scalars(q))
 
     def fulltext(self, terms: Sequence[str], limit: int,
-                 allowed: Sequence[int] | None = None) -> list[tuple[int, float]]:
+                 allowed: Sequence[int] | None = None, *, require_all: bool = False
+                 ) -> list[tuple[int, float]]:
         words = [w for w in terms if w.isalnum()]
         if not words or (allowed is not None and not allowed):
             return []
         params: dict[str, Any] = {"n": int(limit)}
         if self._sqlite:
-            params["q"] = " OR ".join(f'"{w}"' for w in words)
+            params["q"] = (" AND " if require_all else " OR ").join(f'"{w}"' for w in words)
             where = "search_fts MATCH :q"
             if allowed is not None:
                 where += " AND " + self._ids_clause("rowid")
@@ -290,7 +303,7 @@ class SqlSearchIndex(SearchIndex):
                    f"FROM search_fts WHERE {where} ORDER BY bm25(search_fts, 8.0, 3.0, 1.0) "
                    "LIMIT :n")
         else:
-            params["q"] = " | ".join(words)
+            params["q"] = (" & " if require_all else " | ").join(words)
             where = "tsv @@ q"
             if allowed is not None:
                 where += " AND " + self._ids_clause("card_id")

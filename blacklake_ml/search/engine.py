@@ -45,7 +45,7 @@ class SearchParams:
     rrf_k: float = 60.0
     bm25_weight: float = 1.0
     dense_weight: float = 1.0
-    candidates: int = 100
+    candidates: int = 50
     #: BM25 hits join the fusion only with this idf-weighted share of the query's words
     bm25_gate: float = 0.3
     #: a hit must reach this cosine similarity, or this idf-weighted share of query words
@@ -158,10 +158,13 @@ class Searcher:
     # -- maintenance -------------------------------------------------------------------------
     def sync(self, repo: str | None = None) -> None:
         """Index whatever refs moved since the last sync (normally done on commit)."""
-        indexer = Indexer(self.store)
-        names = [repo] if repo else [r.name for r in self.store.list_repos()]
-        for name in names:
-            indexer.sync(self.store.repo(name))
+        stale = self.index.stale_repos()
+        if repo is not None:
+            stale = [r for r in stale if r == repo]
+        if stale:
+            indexer = Indexer(self.store)
+            for name in stale:
+                indexer.sync(self.store.repo(name))
 
     def vectors(self) -> VectorIndex:
         """The synced vector index (embedding any cards that have no vector yet)."""
@@ -220,15 +223,32 @@ class Searcher:
         p = self.params
         n = max(p.candidates, 5 * k)
         terms = query_terms(query)
-        bm25 = self.index.fulltext(terms, n, allowed) if mode != "dense" else []
+        n_docs, df = self.index.doc_freqs(terms) if terms else (0, {})
+        bm25 = self._keyword(match_terms(terms, n_docs, df), n_docs, n, allowed) \
+            if mode != "dense" else []
         dense: list[tuple[int, float]] = []
         if mode != "bm25":
             vi = self.vectors()
             qv = get_embedder(self.model).encode([query])[0]
             dense = vi.search(qv, n, allowed)
-        return self._fuse(query, terms, bm25, dense, flts, mode, k)
+        return self._fuse(terms, (n_docs, df), bm25, dense, flts, mode, k)
 
-    def _fuse(self, query: str, terms: list[str], bm25: list[tuple[int, float]],
+    def _keyword(self, terms: list[str], n_docs: int, n: int, allowed: list[int] | None
+                 ) -> list[tuple[int, float]]:
+        """BM25 candidates. Large indexes try cards holding *all* terms first (ranking an OR
+        of common words scores a large share of the index) and widen to any term only when
+        that finds too few."""
+        if n_docs < PRUNE_FROM or len(terms) < 2:
+            return self.index.fulltext(terms, n, allowed)
+        strict = self.index.fulltext(terms, n, allowed, require_all=True)
+        if len(strict) >= n // 2:
+            return strict
+        seen = {cid for cid, _ in strict}
+        wide = [h for h in self.index.fulltext(terms, n, allowed) if h[0] not in seen]
+        return strict + wide[:n - len(strict)]
+
+    def _fuse(self, terms: list[str], freqs: tuple[int, dict[str, int]],
+              bm25: list[tuple[int, float]],
               dense: list[tuple[int, float]], flts: Sequence[Filter], mode: str, k: int
               ) -> list[SearchHit]:
         p = self.params
@@ -239,16 +259,22 @@ class Searcher:
         # evidence neither joins the fusion nor passes the threshold on its own.
         idf: dict[str, float] = {}
         if terms:
-            n, df = self.index.doc_freqs(terms)
+            n, df = freqs
             idf = {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))
                    for t in terms}
         total = sum(idf.values()) or 1.0
         matched: dict[int, list[str]] = {}
         evidence: dict[int, float] = {}
-        for cid, row in cards.items():
-            m = matched_terms(terms, _card_text(row)) if terms else []
-            matched[cid] = m
-            evidence[cid] = sum(idf.get(t, 0.0) for t in m) / total
+
+        def explain(cid: int) -> None:
+            if cid not in matched:
+                m = matched_terms(terms, _card_text(cards[cid])) if terms else []
+                matched[cid] = m
+                evidence[cid] = sum(idf.get(t, 0.0) for t in m) / total
+
+        for cid, _ in bm25:
+            if cid in cards:
+                explain(cid)
         gated = [cid for cid, _ in bm25 if cid in cards and
                  (mode == "bm25" or evidence[cid] >= p.bm25_gate)]
         bm_rank = {cid: r for r, cid in enumerate(gated, 1)}
@@ -266,6 +292,7 @@ class Searcher:
                 continue  # deleted since the vector index last synced
             card = hit_card
             similarity = sim.get(cid)
+            explain(cid)
             strong_text = cid in bm_rank and evidence[cid] >= p.min_evidence
             strong_dense = similarity is not None and similarity >= p.min_similarity
             if not (strong_text or strong_dense):
@@ -295,6 +322,25 @@ class Searcher:
         for h in hits:
             h.refs.sort()
         return hits
+
+
+#: terms in more than this share of cards are left out of the BM25 match (their idf is near
+#: zero, and matching them makes the ranker score most of the index)
+COMMON_SHARE = 0.15
+#: small indexes rank every term (cheap there, and each term still refines the order)
+PRUNE_FROM = 5000
+
+
+def match_terms(terms: list[str], n_docs: int, df: Mapping[str, int]) -> list[str]:
+    """The query terms worth matching: present somewhere and not near-universal (the two
+    rarest present ones if every term is common)."""
+    present = [t for t in terms if df.get(t, 0) > 0]
+    if n_docs < PRUNE_FROM:
+        return present
+    keep = [t for t in present if df[t] <= COMMON_SHARE * n_docs]
+    if not keep:
+        keep = sorted(present, key=lambda t: df[t])[:2]
+    return keep
 
 
 def _card_text(card: CardRow) -> str:

@@ -7,6 +7,7 @@ metadata.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import posixpath
 import re
@@ -182,11 +183,17 @@ def build_card(path: str, object_id: str, size: int, facts: Mapping[str, Any], *
 
 
 def matched_terms(terms: Iterable[str], card_text: str) -> list[str]:
-    """Query terms found in a card's text (prefix match, as a light stemmer would)."""
-    vocab = set(words(card_text))
+    """Query terms found in a card's text (a word, or a word starting with the term's stem,
+    as a light stemmer would match "recognizer" to "recognition")."""
+    vocab = sorted(set(words(card_text)))
+    have = set(vocab)
     out = []
     for t in terms:
+        if t in have:
+            out.append(t)
+            continue
         stem = t[:max(4, len(t) - 2)] if len(t) > 4 else t
-        if t in vocab or any(v.startswith(stem) for v in vocab):
+        i = bisect.bisect_left(vocab, stem)
+        if i < len(vocab) and vocab[i].startswith(stem):
             out.append(t)
     return out
