@@ -226,7 +226,7 @@ def test_put_without_search_extra_still_commits(tmp_path: Path, models: Path,
 
 def test_hybrid_degrades_to_keywords_without_the_search_extra(
         tmp_path: Path, models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import blacklake_ml.search.engine as engine
+    from blacklake_ml.search import engine
 
     monkeypatch.setattr(engine, "dense_available", lambda: False)
     with Store.open(tmp_path / "home") as st:
@@ -240,7 +240,7 @@ def test_large_index_keyword_strategy(tmp_path: Path, models: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Above PRUNE_FROM cards, near-universal words leave the match and cards holding every
     remaining word come first; too few such cards widen the match to any word."""
-    import blacklake_ml.search.engine as engine
+    from blacklake_ml.search import engine
 
     with Store.open(tmp_path / "home") as st:
         st.create_repo("hub").put(models, "models", message="zoo")
