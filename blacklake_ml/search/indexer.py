@@ -107,6 +107,37 @@ class Indexer:
             report.refs += 1
         return report
 
+    def asset_card(self, repo: Repo, commit: str, path: str, *, ref: str = "",
+                   ref_kind: str = "branch") -> CardDoc | None:
+        """The card of the asset holding ``path`` at ``commit``, built as :meth:`sync` builds
+        cards: the nearest enclosing directory (``path`` itself included) that is an asset,
+        else the file itself if it is one; None if neither (or ``path`` does not exist).
+
+        Works at any commit, not only at indexed heads: facts come from the content-keyed
+        extraction cache (filled on a miss), so content some ref has indexed costs no read.
+        ``ref``/``ref_kind`` only label the card's facets.
+        """
+        odb = self.odb
+        tree = odb.commit(commit).tree
+        parts = path.split("/") if path else []
+        report = SyncReport()
+        for i in range(len(parts), -1, -1):
+            p = "/".join(parts[:i])
+            e = lookup(odb, tree, p)
+            if e is None or not e.is_dir:
+                continue
+            facts = self._dir_facts(p, e, report)
+            if facts is not None:
+                meta: dict[str, str] = {}
+                for x in odb.tree(e.id):
+                    meta.update(x.meta)
+                return build_card(p, e.id, e.size, facts, repo=repo.name, ref=ref,
+                                  ref_kind=ref_kind, meta=meta)
+        e = lookup(odb, tree, path) if path else None
+        if e is None or e.is_dir or not _known(path):
+            return None
+        return self._file_card(repo, ref, ref_kind, path, e, report)
+
     # -- one ref -------------------------------------------------------------------------------
     def _apply(self, repo: Repo, ref: str, ref_kind: str, old: str | None, new: str,
                report: SyncReport, progress: Progress) -> None:
