@@ -165,6 +165,10 @@ def main() -> int:
                 lat.append((time.perf_counter() - t0) * 1000)
                 nonempty += bool(hits)
         filt: list[float] = []
+        t0 = time.perf_counter()
+        store.search(QUERIES[-1], k=10, filters=["license_family=permissive",
+                                                 "parameters<1e9"])
+        filt_cold = (time.perf_counter() - t0) * 1000
         for q in QUERIES[:10]:
             t0 = time.perf_counter()
             store.search(q, k=10, filters=["license_family=permissive", "parameters<1e9"])
@@ -192,7 +196,8 @@ def main() -> int:
     f50 = c.percentile(flat_ms, 50)
     update = spent[0] + t_vec
     results.update(p50_ms=p50, p95_ms=p95, flat_scan_p50_ms=f50, ratio_vs_flat=p50 / f50,
-                   filtered_p50_ms=c.percentile(filt, 50), nonempty=nonempty / len(lat),
+                   filtered_p50_ms=c.percentile(filt, 50), filtered_cold_ms=filt_cold,
+                   nonempty=nonempty / len(lat),
                    commit_s=t_commit, listener_s=spent[0], embed_and_sync_s=t_vec,
                    index_update_s=update, new_cards_found=bool(found),
                    pass_latency=p50 < 30, pass_update=update < 1.0,
@@ -200,6 +205,7 @@ def main() -> int:
     c.table([["hybrid search p50 (ms)", p50], ["hybrid search p95 (ms)", p95],
              ["anchor: exact flat scan p50 (ms)", f50], ["ratio p50 / flat scan", p50 / f50],
              ["filtered search p50 (ms)", results["filtered_p50_ms"]],
+             ["  first query with that filter (ms)", filt_cold],
              ["commit of 10 models (s)", t_commit], ["  of which indexing (s)", spent[0]],
              ["embed + vector sync (s)", t_vec], ["index update total (s)", update]],
             ["measure", "value"],

@@ -40,6 +40,7 @@ search_cards = sa.Table(
     sa.UniqueConstraint("repo_id", "ref", "path", name="uq_search_cards_loc"),
     sa.Index("ix_search_cards_object", "object_id"),
     sa.Index("ix_search_cards_hash", "text_hash"),
+    sa.Index("ix_search_cards_params", "parameters"),
 )
 
 search_facets = sa.Table(
@@ -48,7 +49,8 @@ search_facets = sa.Table(
               nullable=False),
     sa.Column("key", sa.String(32), nullable=False),
     sa.Column("value", sa.String(256), nullable=False),
-    sa.Index("ix_search_facets_kv", "key", "value"),
+    # Covering (key, value, card_id): a facet filter is an index-only range scan.
+    sa.Index("ix_search_facets_kv", "key", "value", "card_id"),
     sa.Index("ix_search_facets_card", "card_id"),
 )
 

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from blacklake_ml.catalog.sql import SqlCatalog
 
 _BATCH = 500
+#: above this many allowed ids, full-text filtering intersects in Python (see fulltext)
+SMALL_ID_SET = 500
 
 
 def _chunks(items: Sequence[Any], n: int = _BATCH) -> Iterator[Sequence[Any]]:
@@ -271,19 +273,32 @@ class SqlSearchIndex(SearchIndex):
 
     def filter_ids(self, filters: Sequence[Filter]) -> list[int]:
         c, f = s.search_cards.c, s.search_facets.c
-        q = sa.select(c.id)
-        for flt in filters:
-            if flt.key in NUMERIC_FACETS:
-                col = c.size if flt.key == "size" else c.parameters
-                if flt.low is not None:
-                    q = q.where(col >= flt.low)
-                if flt.high is not None:
-                    q = q.where(col <= flt.high)
-            else:
-                q = q.where(c.id.in_(sa.select(f.card_id).where(
-                    f.key == flt.key, f.value.in_([v.lower() for v in flt.values]))))
+        facet = [flt for flt in filters if flt.key not in NUMERIC_FACETS]
+        numeric = [flt for flt in filters if flt.key in NUMERIC_FACETS]
+        # Start from the first facet's (covering) index scan, join the card row only when
+        # a numeric range needs it, and narrow by the other facets with EXISTS probes.
+        if facet:
+            first = facet[0]
+            q = sa.select(f.card_id.label("id")).where(
+                f.key == first.key, f.value.in_([v.lower() for v in first.values]))
+            owner = f.card_id
+            if numeric:
+                q = q.join(s.search_cards, c.id == f.card_id)
+        else:
+            q = sa.select(c.id.label("id"))
+            owner = c.id
+        for flt in numeric:
+            col = c.size if flt.key == "size" else c.parameters
+            if flt.low is not None:
+                q = q.where(col >= flt.low)
+            if flt.high is not None:
+                q = q.where(col <= flt.high)
+        for flt in facet[1:]:
+            g = s.search_facets.alias()
+            q = q.where(sa.exists().where(g.c.card_id == owner, g.c.key == flt.key,
+                                          g.c.value.in_([v.lower() for v in flt.values])))
         with self._tx() as conn:
-            return list(conn.scalars(q))
+            return sorted(set(conn.scalars(q)))
 
     def fulltext(self, terms: Sequence[str], limit: int,
                  allowed: Sequence[int] | None = None, *, require_all: bool = False
@@ -291,6 +306,23 @@ class SqlSearchIndex(SearchIndex):
         words = [w for w in terms if w.isalnum()]
         if not words or (allowed is not None and not allowed):
             return []
+        if allowed is not None and len(allowed) > SMALL_ID_SET:
+            # A large id set makes the engine test membership row by row (hundreds of ms
+            # on 100k cards); ranking unfiltered and intersecting here costs one normal
+            # query per round, widening until enough eligible cards are found.
+            ok = set(allowed)
+            want = int(limit)
+            fetch = max(4 * want, 200)
+            while True:
+                ranked = self._fulltext(words, fetch, None, require_all)
+                hits = [h for h in ranked if h[0] in ok]
+                if len(hits) >= want or len(ranked) < fetch:
+                    return hits[:want]
+                fetch *= 8
+        return self._fulltext(words, limit, allowed, require_all)
+
+    def _fulltext(self, words: list[str], limit: int, allowed: Sequence[int] | None,
+                  require_all: bool) -> list[tuple[int, float]]:
         params: dict[str, Any] = {"n": int(limit)}
         if self._sqlite:
             params["q"] = (" AND " if require_all else " OR ").join(f'"{w}"' for w in words)

@@ -16,7 +16,6 @@ import json
 import math
 import os
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from blacklake_ml.errors import MissingDependency
 
 FLAT_MAX = 20_000
 NPROBE = 24
-SAVE_EVERY = 30.0  # seconds between saves while changes keep arriving
+SAVE_AFTER = 2000  # unsaved changes before a sync writes the file itself
 
 
 def _faiss() -> Any:
@@ -51,7 +50,6 @@ class VectorIndex:
         self.trained_n = 0
         self._index: Any = None
         self._dirty = 0
-        self._saved_at = time.monotonic()
         self._lock = threading.RLock()
         self._load()
 
@@ -84,8 +82,7 @@ class VectorIndex:
             tmp_state.write_text(json.dumps(state))
             os.replace(tmp_state, self.state_path)
             self._dirty = 0
-            self._saved_at = time.monotonic()
-
+    
     # -- building ----------------------------------------------------------------------------
     @property
     def ntotal(self) -> int:
@@ -159,7 +156,9 @@ class VectorIndex:
             crossed = not self.trained_n and self.ntotal > FLAT_MAX
             if grown or crossed:
                 self.rebuild(catalog)
-            elif self._dirty and time.monotonic() - self._saved_at > SAVE_EVERY:
+            elif self._dirty > max(SAVE_AFTER, self.ntotal // 20):
+                # Writing the file costs seconds at 100k vectors: never on a small update's
+                # path; the store's close() saves, and replaying a short log on load is cheap.
                 self.save()
             return applied
 
@@ -176,6 +175,17 @@ class VectorIndex:
             if allowed is not None:
                 if not allowed:
                     return []
+                if len(allowed) * 5 >= self._index.ntotal:
+                    # A broad filter: oversample the normal search and intersect (as good as
+                    # an unfiltered query); too few eligible ids back -> the exact path below.
+                    ok = set(allowed)
+                    want = min(k, len(ok))
+                    over = min(self._index.ntotal, 8 * k * self._index.ntotal // len(ok))
+                    dist, ids = self._index.search(q, over)
+                    got = [(int(i), float(d)) for i, d in zip(ids[0], dist[0])
+                           if i >= 0 and int(i) in ok]
+                    if len(got) >= want:
+                        return got[:want]
                 sel = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
                 if self.trained_n:
                     # Probe every list: a filter must never hide a good match behind nprobe.

@@ -51,6 +51,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_search_cards_object", "search_cards", ["object_id"])
     op.create_index("ix_search_cards_hash", "search_cards", ["text_hash"])
+    op.create_index("ix_search_cards_params", "search_cards", ["parameters"])
     op.create_table(
         "search_facets",
         sa.Column("card_id", sa.Integer,
@@ -58,7 +59,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(32), nullable=False),
         sa.Column("value", sa.String(256), nullable=False),
     )
-    op.create_index("ix_search_facets_kv", "search_facets", ["key", "value"])
+    op.create_index("ix_search_facets_kv", "search_facets", ["key", "value", "card_id"])
     op.create_index("ix_search_facets_card", "search_facets", ["card_id"])
     op.create_table(
         "search_vectors",
