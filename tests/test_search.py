@@ -256,3 +256,16 @@ def test_large_index_keyword_strategy(tmp_path: Path, models: Path,
         cards = st.catalog.search_index().cards(ids)
         # only asr-en-nc has both words: it leads, then the wider OR match follows
         assert cards[ids[0]].path == "models/asr-en-nc" and len(ids) >= 2
+
+
+def test_lineage_finds_a_base_model_that_is_a_whole_repository(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "home") as st:
+        base = hf_model(tmp_path / "b", "x", title="Tiny BERT", body="A tiny encoder.",
+                        license="mit")
+        st.create_repo("tiny-bert").put(base, "", message="base")
+        child = hf_model(tmp_path / "c", "sent", title="Sentiment", body="Fine-tuned.",
+                         license="mit", base_model="acme/tiny-bert")
+        st.create_repo("hub").put(child, "models/sent", message="child")
+        rel = {(h.relation, h.uri) for h in st.similar(
+            "blacklake://hub/main/models/sent/README.md")}
+        assert ("base-model", "blacklake://tiny-bert/main") in rel

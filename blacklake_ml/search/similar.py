@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from blacklake_ml.catalog.search_base import Filter
 from blacklake_ml.core.uri import BlacklakeURI
-from blacklake_ml.errors import InvalidInput, PathNotFound
+from blacklake_ml.errors import InvalidInput
 from blacklake_ml.search.indexer import Indexer
 from blacklake_ml.search.sketch import buckets, signature, similarity
 from blacklake_ml.search.text import as_list
@@ -141,14 +141,12 @@ def _cards_named(store: Store, names: set[str]) -> list[Any]:
     index = store.catalog.search_index()
     hits = index.fulltext(sorted({w for n in names for w in n.replace("-", " ").split()
                                   if w.isalnum()}), 50)
-    cards = index.cards([cid for cid, _ in hits])
+    ids = [cid for cid, _ in hits]
+    for n in names:  # root cards by repository name (body text may not repeat it)
+        ids += index.filter_ids([Filter("repo", (n,))])[:50]
+    cards = index.cards(ids)
+    # A card at a repository's root (the repo is the model) is known by the repo's name.
     return [c for c in cards.values()
-            if c.name.lower() in names or posixpath.basename(c.path).lower() in names]
+            if c.name.lower() in names or posixpath.basename(c.path).lower() in names
+            or (c.path == "" and c.repo.lower() in names)]
 
-
-def check_file(store: Store, uri: str) -> None:
-    """Raise :class:`PathNotFound` unless ``uri`` names a stored file."""
-    u = BlacklakeURI.parse(uri)
-    e = store.repo(u.repo).entry(u.ref, u.path)
-    if e.is_dir:
-        raise PathNotFound(f"{uri} is a directory")
