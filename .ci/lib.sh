@@ -2,14 +2,14 @@
 # shellcheck shell=bash
 
 #: pip extras the test suite needs (PostgreSQL and S3 tests run against real local services).
-TEST_EXTRAS="test,s3,postgres,search,models,convert,test-extract"
+TEST_EXTRAS="test,s3,postgres,search,models,convert,test-extract,jupyter,notebook"
 #: torch is installed first, pinned, on its own: an unpinned torch resolves to a multi-GB CUDA
 #: build, and the pin must win before any extra (sentence-transformers) asks for torch.
 TORCH_PIN="torch==2.13.0"
 #: Records what .venv was installed from, so .ci/test reinstalls only when pyproject.toml changes.
 INSTALL_STAMP=.venv/.blacklake-ml-test-install
 #: Everything the test run imports up front; a missing one means "install first".
-TEST_IMPORTS='import importlib.metadata as m, pytest, pytest_timeout, importlinter, mypy, moto, s3fs, psycopg, boto3, hypothesis, torch, faiss, sentence_transformers; m.version("blacklake-ml")'
+TEST_IMPORTS='import importlib.metadata as m, pytest, pytest_timeout, importlinter, mypy, moto, s3fs, psycopg, boto3, hypothesis, torch, faiss, sentence_transformers, nbclient, ipykernel, anywidget, jupyterlab; m.version("blacklake-ml")'
 
 install_stamp() {
     printf '%s %s %s\n' "$TEST_EXTRAS" "$TORCH_PIN" "$(sha256sum pyproject.toml | cut -d' ' -f1)"

@@ -20,6 +20,7 @@ from blacklake_ml.cli import (
     admin_cmds,
     data_cmds,
     history_cmds,
+    lab_cmds,
     lifecycle_cmds,
     merge_cmds,
     ref_cmds,
@@ -146,7 +147,7 @@ def cli(ctx: click.Context, home: str | None, storage: str | None, catalog: str 
 
 
 for _module in (admin_cmds, repo_cmds, data_cmds, history_cmds, ref_cmds, merge_cmds,
-                search_cmds, lifecycle_cmds):
+                search_cmds, lifecycle_cmds, lab_cmds):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
