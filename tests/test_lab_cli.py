@@ -68,20 +68,29 @@ def test_dry_run_json_options_and_passthrough(tmp_path: Path) -> None:
     assert doc["url_path"] == "/lab/workspaces/blacklake"
 
 
-def test_reports_whether_the_panel_extension_is_installed(tmp_path: Path) -> None:
+def test_reports_whether_the_panel_extension_is_installed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from blacklake_ml.cli import lab_cmds
+
     dev = tmp_path / "labextensions"
     (dev / "blacklake-ml").mkdir(parents=True)
     (dev / "blacklake-ml" / "package.json").write_text('{"name": "blacklake-ml"}')
+    # Jupyter's own search path is pinned to empty dirs, so only what the test adds can be
+    # found, whether or not this environment has the panel installed.
+    import jupyter_core.paths
+
+    monkeypatch.setattr(jupyter_core.paths, "jupyter_path",
+                        lambda *_a, **_k: [str(tmp_path / "none")])
+    assert lab_cmds.find_labextension((str(dev),)) == str(dev / "blacklake-ml")
+    assert lab_cmds.find_labextension(()) is None
+    # the CLI reports a development build passed as an extra path, with no note ...
     _, out, _ = run("lab", "--dry-run", "--json", f"--LabApp.extra_labextensions_path={dev}")
     doc = json.loads(out)
     assert doc["labextension"] == str(dev / "blacklake-ml") and doc["notes"] == []
-    # nowhere Jupyter looks (JUPYTER_PATH and friends point into tmp_path): a note says so
-    env = {"JUPYTER_PATH": str(tmp_path / "none"), "JUPYTER_DATA_DIR": str(tmp_path / "d"),
-           "JUPYTER_PREFER_ENV_PATH": "0"}
-    _, out, _ = run("lab", "--dry-run", "--json", env=env)
+    # ... and says so when the panel is nowhere Jupyter looks
+    _, out, _ = run("lab", "--dry-run", "--json")
     doc = json.loads(out)
-    if doc["labextension"] is None:  # (unless a system-wide install exists on this machine)
-        assert "not installed" in doc["notes"][0]
+    assert doc["labextension"] is None and "not installed" in doc["notes"][0]
 
 
 def test_which_store_lab_gets(tmp_path: Path) -> None:
