@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue as queue_mod
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,3 +138,30 @@ def rand(n: int, seed: int | None = None) -> bytes:
     import random
 
     return random.Random(seed).randbytes(n)
+
+
+def collect(procs: list[Any], q: Any, timeout: float = 240) -> list[tuple[Any, ...]]:
+    """Messages from workers until each said ``done`` (fails on an ``error`` message)."""
+    msgs: list[tuple[Any, ...]] = []
+    done: set[int] = set()
+    deadline = time.monotonic() + timeout
+    try:
+        while len(done) < len(procs):
+            try:
+                m = q.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue_mod.Empty:
+                pytest.fail(f"workers timed out; got {msgs[-5:]}")
+            if m[0] == "error":
+                pytest.fail(f"worker {m[1]} failed:\n{m[2]}")
+            if m[0] == "done":
+                done.add(m[1])
+            else:
+                msgs.append(m)
+    finally:
+        for p in procs:
+            p.join(30)
+            if p.is_alive():
+                p.kill()
+                p.join(5)
+    assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
+    return msgs

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-import queue as queue_mod
 import random
 import threading
 import time
@@ -22,6 +21,7 @@ import pytest
 import workers
 from helpers import (  # noqa: F401 - fixtures are found by name
     StoreSpec,
+    collect,
     rand,
     store,
     store_spec,
@@ -46,33 +46,6 @@ def start_workers(target: Callable[..., None], spec: StoreSpec, n: int, *args: A
     for p in procs:
         p.start()
     return procs, q
-
-
-def collect(procs: list[Any], q: Any, timeout: float = 240) -> list[tuple[Any, ...]]:
-    """Messages from workers until each said ``done`` (fails on an ``error`` message)."""
-    msgs: list[tuple[Any, ...]] = []
-    done: set[int] = set()
-    deadline = time.monotonic() + timeout
-    try:
-        while len(done) < len(procs):
-            try:
-                m = q.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue_mod.Empty:
-                pytest.fail(f"workers timed out; got {msgs[-5:]}")
-            if m[0] == "error":
-                pytest.fail(f"worker {m[1]} failed:\n{m[2]}")
-            if m[0] == "done":
-                done.add(m[1])
-            else:
-                msgs.append(m)
-    finally:
-        for p in procs:
-            p.join(30)
-            if p.is_alive():
-                p.kill()
-                p.join(5)
-    assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
-    return msgs
 
 
 def fresh_check(spec: StoreSpec, expect: dict[str, bytes]) -> None:

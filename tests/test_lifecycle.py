@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-import queue as queue_mod
 import threading
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +20,7 @@ import lifecycle_workers
 import pytest
 from helpers import (  # noqa: F401 - fixtures are found by name
     StoreSpec,
+    collect,
     local_store,
     store,
     store_spec,
@@ -329,26 +328,7 @@ def test_concurrent_cas_moves_across_processes(store_spec: StoreSpec) -> None:
              for wid, target in enumerate(targets)]
     for p in procs:
         p.start()
-    msgs: list[tuple[Any, ...]] = []
-    done: set[int] = set()
-    deadline = time.monotonic() + 240
-    try:
-        while len(done) < len(procs):
-            try:
-                m = q.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue_mod.Empty:
-                pytest.fail(f"workers timed out; got {msgs[-5:]}")
-            if m[0] == "error":
-                pytest.fail(f"worker {m[1]} failed:\n{m[2]}")
-            if m[0] == "done":
-                done.add(m[1])
-            else:
-                msgs.append(m)
-    finally:
-        for p in procs:
-            p.join(30)
-            if p.is_alive():
-                p.kill()
+    msgs = collect(procs, q)
     wins = [m for m in msgs if m[0] == "won"]
     assert len(msgs) == rounds * len(targets)
     assert wins, "nobody ever won"
