@@ -163,6 +163,19 @@ class _Asset:
                 for k in ("format", "framework", "license")}
 
 
+def base_model_links(store: Store, repo: str, ref: str, path: str
+                     ) -> list[tuple[str, bool]]:
+    """``(uri, is_upstream)`` of the base models of the card holding ``path`` at ``ref``
+    and of the cards naming it as their base model (what ``similar`` appends)."""
+    r = store.repo(repo)
+    doc = Indexer(store).asset_card(r, r.resolve(ref), path, ref=ref)
+    if doc is None:
+        return []
+    builder = _Builder(store, MAX_NODES)
+    return [(str(BlacklakeURI(c.repo, c.ref, c.path)), upstream)
+            for c, upstream, _ in builder.model_relations(_Asset.of_doc(doc, repo, ref))]
+
+
 def _main_first(a: _Asset) -> tuple[bool, str]:
     return (a.ref != "main", a.ref)
 
@@ -244,21 +257,25 @@ class _Builder:
 
     def relations(self, a: _Asset) -> list[tuple[_Asset | str, bool, str]]:
         """``(other card or unmatched dataset name, other is upstream, edge kind)``."""
-        out: list[tuple[_Asset | str, bool, str]] = []
-        for base in as_list(a.facts.get("base_model")):
-            out += [(c, True, "base_model") for c in self.cards_named({base, _short(base)},
-                                                                      "model")
-                    if c.key != a.key]
+        out: list[tuple[_Asset | str, bool, str]] = list(self.model_relations(a))
         for name in as_list(a.facts.get("datasets")):
             found = [c for c in self.cards_named({name, _short(name)}, "dataset")
                      if c.key != a.key]
             out += [(c, True, "dataset") for c in found] or [(name, True, "dataset")]
-        names = a.names()
-        out += [(c, False, "base_model") for c in self.cards_declaring("base_model", names)
-                if c.key != a.key]
         if a.kind == "dataset":
-            out += [(c, False, "dataset") for c in self.cards_declaring("datasets", names)
+            out += [(c, False, "dataset") for c in self.cards_declaring("datasets", a.names())
                     if c.key != a.key]
+        return out
+
+    def model_relations(self, a: _Asset) -> list[tuple[_Asset, bool, str]]:
+        """Base models of ``a`` (upstream) and the cards naming ``a`` as theirs."""
+        out: list[tuple[_Asset, bool, str]] = []
+        for base in as_list(a.facts.get("base_model")):
+            out += [(c, True, "base_model") for c in self.cards_named({base, _short(base)},
+                                                                      "model")
+                    if c.key != a.key]
+        out += [(c, False, "base_model") for c in self.cards_declaring("base_model", a.names())
+                if c.key != a.key]
         return out
 
     def cards_named(self, names: set[str], kind: str) -> list[_Asset]:

@@ -7,16 +7,13 @@ content id; every candidate's shared fraction is then computed exactly from the 
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from blacklake_ml.catalog.search_base import Filter
 from blacklake_ml.core.uri import BlacklakeURI
 from blacklake_ml.errors import InvalidInput
 from blacklake_ml.search.indexer import Indexer
 from blacklake_ml.search.sketch import buckets, signature, similarity
-from blacklake_ml.search.text import as_list
 
 if TYPE_CHECKING:
     from blacklake_ml.service.store import Store
@@ -107,46 +104,10 @@ def _one_per_path(hits: list[SimilarHit]) -> list[SimilarHit]:
 
 
 def lineage(store: Store, repo: str, ref: str, path: str) -> list[SimilarHit]:
-    """``base_model`` relations of the card at ``path`` (or the asset containing it)."""
-    index = store.catalog.search_index()
-    r = store.repo(repo)
-    parts = path.split("/") if path else []
-    candidates = ["/".join(parts[:i]) for i in range(len(parts), -1, -1)]
-    keys = index.card_keys(r.id, ref, candidates)
-    card_path = next((c for c in candidates if c in keys), None)
-    if card_path is None:
-        return []
-    ids = index.filter_ids([Filter("repo", (repo.lower(),)), Filter("ref", (ref.lower(),))])
-    card = next((c for c in index.cards(ids).values() if c.path == card_path), None)
-    if card is None:
-        return []
-    out: list[SimilarHit] = []
-    names = {card.name.lower(), posixpath.basename(card.path).lower(), repo.lower()}
-    hf_id = str(card.facts.get("hf_id") or "").lower()
-    if hf_id:
-        names.add(hf_id)
-    # Children: cards naming this one as their base model.
-    for c in index.cards(index.filter_ids([Filter("base_model", tuple(names))])).values():
-        if (c.repo, c.path) != (repo, card.path):
-            out.append(SimilarHit(str(BlacklakeURI(c.repo, c.ref, c.path)), "derived-model"))
-    # Parents: cards whose name matches one of this card's base models.
-    for base in as_list(card.facts.get("base_model")):
-        short = base.lower().rsplit("/", 1)[-1]
-        for c in _cards_named(store, {base.lower(), short}):
-            out.append(SimilarHit(str(BlacklakeURI(c.repo, c.ref, c.path)), "base-model"))
-    return _one_per_path(out)
+    """``base_model`` relations of the card at ``path`` (or the asset containing it), found
+    as the lineage graph finds them."""
+    # Imported here: blacklake_ml.search.lineage builds on this module's similar().
+    from blacklake_ml.search.lineage import base_model_links
 
-
-def _cards_named(store: Store, names: set[str]) -> list[Any]:
-    index = store.catalog.search_index()
-    hits = index.fulltext(sorted({w for n in names for w in n.replace("-", " ").split()
-                                  if w.isalnum()}), 50)
-    ids = [cid for cid, _ in hits]
-    for n in names:  # root cards by repository name (body text may not repeat it)
-        ids += index.filter_ids([Filter("repo", (n,))])[:50]
-    cards = index.cards(ids)
-    # A card at a repository's root (the repo is the model) is known by the repo's name.
-    return [c for c in cards.values()
-            if c.name.lower() in names or posixpath.basename(c.path).lower() in names
-            or (c.path == "" and c.repo.lower() in names)]
-
+    return _one_per_path([SimilarHit(uri, "base-model" if upstream else "derived-model")
+                          for uri, upstream in base_model_links(store, repo, ref, path)])
