@@ -76,8 +76,5 @@ class Store(ServiceStore):
     def close(self) -> None:
         """Persist the vector index if it changed, then close."""
         if self._searcher is not None:
-            from blacklake_ml.search.engine import _VECTORS
-
-            for vi in list(_VECTORS.values()):
-                vi.save()
+            self._searcher.save()
         super().close()

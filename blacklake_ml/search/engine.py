@@ -156,6 +156,7 @@ class Searcher:
         self.model = store.config.search_model
         self._filter_cache: dict[tuple[Any, ...], tuple[int, list[int]]] = {}
         self._pending_seq = -1
+        self._vectors: VectorIndex | None = None
 
     # -- maintenance -------------------------------------------------------------------------
     def sync(self, repo: str | None = None) -> None:
@@ -185,7 +186,13 @@ class Searcher:
                                  self.store.catalog.display_url, emb.name, emb.dim)
                 _VECTORS[key] = vi
         vi.sync(self.index)
+        self._vectors = vi
         return vi
+
+    def save(self) -> None:
+        """Persist this store's vector index if it has unsaved changes."""
+        if self._vectors is not None:
+            self._vectors.save()
 
     def embed_pending(self, batch: int = 256) -> int:
         """Embed card texts that have no vector for the configured model; the count."""
