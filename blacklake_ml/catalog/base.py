@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from blacklake_ml.catalog.lineage_base import LineageIndex
     from blacklake_ml.catalog.search_base import SearchIndex
 
 
@@ -220,6 +221,10 @@ class Catalog(ABC):
     @abstractmethod
     def search_index(self) -> SearchIndex:
         """The search tables of this catalog (cards, full text, vectors, sketches)."""
+
+    @abstractmethod
+    def lineage_index(self) -> LineageIndex:
+        """The lineage graph of this catalog (nodes, edges)."""
 
     @abstractmethod
     def close(self) -> None:

@@ -34,6 +34,7 @@ from blacklake_ml.catalog.base import (
     RepoRow,
 )
 from blacklake_ml.catalog.lifecycle_sql import SqlLifecycleMixin, deployed_commits_in
+from blacklake_ml.catalog.lineage_sql import SqlLineageIndex
 from blacklake_ml.catalog.search_sql import SqlSearchIndex
 from blacklake_ml.errors import (
     CatalogError,
@@ -46,7 +47,7 @@ from blacklake_ml.errors import (
     RepoNotFound,
 )
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 _BATCH = 500  # ids per IN (...) query: well under SQLite's variable limit
 
 
@@ -231,6 +232,9 @@ class SqlCatalog(SqlLifecycleMixin, Catalog):
 
     def search_index(self) -> SqlSearchIndex:
         return SqlSearchIndex(self)
+
+    def lineage_index(self) -> SqlLineageIndex:
+        return SqlLineageIndex(self)
 
     def close(self) -> None:
         self.engine.dispose()

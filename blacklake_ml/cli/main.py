@@ -22,6 +22,7 @@ from blacklake_ml.cli import (
     history_cmds,
     lab_cmds,
     lifecycle_cmds,
+    lineage_cmds,
     merge_cmds,
     ref_cmds,
     repo_cmds,
@@ -147,7 +148,7 @@ def cli(ctx: click.Context, home: str | None, storage: str | None, catalog: str 
 
 
 for _module in (admin_cmds, repo_cmds, data_cmds, history_cmds, ref_cmds, merge_cmds,
-                search_cmds, lifecycle_cmds, lab_cmds):
+                search_cmds, lifecycle_cmds, lab_cmds, lineage_cmds):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

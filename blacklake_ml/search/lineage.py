@@ -1,8 +1,10 @@
-"""The lineage neighbourhood of a stored asset, from what the store knows today.
+"""The lineage neighbourhood of a stored asset: recorded lineage plus what the store implies.
 
 One implementation serves the REST route ``GET lineage`` (``docs/rest-api.md``) and the
-notebook widget :class:`blacklake_ml.widgets.LineageGraph`. Until a lineage store records runs
-explicitly, the graph is assembled from:
+notebook widget :class:`blacklake_ml.widgets.LineageGraph`. The graph merges what the lineage
+store recorded (:class:`blacklake_ml.service.lineage.Lineage`: runs of MLflow, W&B, Kubeflow,
+DVC stages, with ``consumed``/``produced``/``derived_from`` edges and ``recorded: true`` on
+their nodes) with what is derived from the store:
 
 * the model card's ``base_model`` (parents) and the cards naming this one as their base model
   (children); the card's ``datasets`` (datasets), and for a dataset the cards declaring it in
@@ -13,9 +15,9 @@ explicitly, the graph is assembled from:
   weights file, else its largest file), each linked to the asset card holding it;
 * the commits that touched the asset, and the run ids in their metadata.
 
-The shape ``{"uri", "center", "depth", "nodes": [{id, kind, label, uri?, ...}],
-"edges": [{source, target, kind}], "truncated"}`` is what a later lineage store fills as
-well. Edges point downstream (dataset -> model, base -> fine-tune, run -> commit -> asset).
+The shape is ``{"uri", "center", "depth", "nodes": [{id, kind, label, uri?, ...}],
+"edges": [{source, target, kind}], "truncated"}``, as the lineage store's own graph. Edges
+point downstream (dataset -> model, base -> fine-tune, run -> commit -> asset).
 """
 
 from __future__ import annotations
@@ -198,6 +200,8 @@ class _Builder:
         self.store = store
         self.index = store.catalog.search_index()
         self.g = Graph(max_nodes)
+        #: run id -> node id of runs the lineage store recorded
+        self.runs: dict[str, str] = {}
         self._repos: dict[str, RepoRow] | None = None
 
     def build(self, r: Repo, u: BlacklakeURI, commit: str, tree: str, entry: TreeEntry,
@@ -218,6 +222,7 @@ class _Builder:
             if inner is not None:
                 g.edge(center, inner, "contains")
         self.chunk_sharing(r, u, commit, tree, entry, center_path, center, card is not None)
+        self.recorded(str(BlacklakeURI(r.name, u.ref, center_path)), center, depth)
         self.commits(r, commit, center_path, center)
         if card is not None:
             self.declared(card, center, depth)
@@ -412,6 +417,26 @@ class _Builder:
             return None
         return _Asset.of_doc(doc, hu.repo, hu.ref) if doc is not None else None
 
+    # -- recorded lineage -----------------------------------------------------------------
+    def recorded(self, uri: str, center: str, depth: int) -> None:
+        """What the lineage store recorded (runs, their inputs and outputs), the recorded
+        centre merged into ours."""
+        g = self.g
+        rec = self.store.lineage.graph(uri, depth=depth, max_nodes=g.max_nodes)
+        rename = {rec["center"]: center}
+        for n in rec["nodes"]:
+            if n["id"] == rec["center"]:
+                continue
+            extra = {k: v for k, v in n.items() if k not in ("id", "kind", "label", "center")}
+            if g.node(n["id"], n["kind"], n["label"], recorded=True, **extra) \
+                    and n["kind"] == "run":
+                self.runs[str(n.get("facets", {}).get("run_id"))] = n["id"]
+        for e in rec["edges"]:
+            extra = {k: v for k, v in e.items() if k not in ("source", "target", "kind")}
+            g.edge(rename.get(e["source"], e["source"]), rename.get(e["target"], e["target"]),
+                   e["kind"], **extra)
+        g.truncated = g.truncated or rec["truncated"]
+
     # -- history --------------------------------------------------------------------------
     def commits(self, r: Repo, commit: str, path: str, center: str) -> None:
         """The newest commits that touched ``path`` and the runs named in their metadata."""
@@ -429,6 +454,7 @@ class _Builder:
             g.edge(node, center, "wrote")
             for key, value in sorted(row.meta.items()):
                 if RUN_KEY.search(key) and value:
-                    run = f"run:{value}"
+                    # the lineage store's node for this run, when one was recorded
+                    run = self.runs.get(str(value), f"run:{value}")
                     if g.node(run, "run", str(value), key=key):
                         g.edge(run, node, "produced")

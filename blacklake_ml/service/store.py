@@ -20,6 +20,7 @@ from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.core.uri import BlacklakeURI
 from blacklake_ml.errors import InvalidInput, ObjectNotFound, StorageError
 from blacklake_ml.service.commit import now_iso
+from blacklake_ml.service.lineage import Lineage
 from blacklake_ml.service.objectdb import EMPTY_TREE_ID, ObjectDB
 from blacklake_ml.service.packs import PackWriter
 from blacklake_ml.service.read import BlobReader
@@ -43,6 +44,14 @@ class Store:
         #: went away (e.g. the search indexer). A listener's failure never fails the write:
         #: the ref has already moved, so it is logged and the listener catches up later.
         self.ref_listeners: list[Callable[[Repo], None]] = []
+        self._lineage: Lineage | None = None
+
+    @property
+    def lineage(self) -> Lineage:
+        """The recorded lineage graph (runs, what they consumed and produced)."""
+        if self._lineage is None:
+            self._lineage = Lineage(self)
+        return self._lineage
 
     def refs_changed(self, repo: Repo) -> None:
         """Tell every listener that ``repo``'s refs changed."""

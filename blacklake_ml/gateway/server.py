@@ -1,0 +1,418 @@
+"""A small threaded HTTP server over a store, for clients that speak plain HTTP.
+
+The bridges mount route sets on it: W&B HTTP references (files with ``ETag`` = digest) and the
+DVC HTTP remote (``/dvc/<repo>/…``). It is the standard library's ``ThreadingHTTPServer``
+— no extra dependency, one thread per connection — with:
+
+* token authentication on every route: HTTP basic (any user name, the token as password, as
+  ``dvc remote modify --local <r> auth basic`` sends it) or ``Authorization: Bearer <token>``;
+  a gateway without a token refuses to start, so nothing is ever served unauthenticated.
+  A route may instead accept *signed URLs* (``auth="signed"``): ``?sig=`` is an HMAC of the
+  path under the token, handed out by :meth:`Gateway.signed_url` — a read capability for one
+  path that clients which cannot send headers (W&B HTTP references) can use;
+* routes as ``(method, regex, handler)``; a handler gets a :class:`Request` and answers with
+  :meth:`Request.send`, :meth:`Request.send_json` or :meth:`Request.send_stream`;
+* errors: a :class:`~blacklake_ml.errors.BlacklakeError` from a handler becomes its HTTP status
+  (404 for not-found errors, 400 for bad input, 409 for conflicts) with a JSON body; anything
+  else is a 500 that is logged, never a traceback on the wire.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import IO, Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import orjson
+from typing_extensions import Self
+
+from blacklake_ml.errors import (
+    BlacklakeError,
+    ConflictError,
+    InvalidInput,
+    NotFound,
+)
+
+_log = logging.getLogger(__name__)
+
+#: largest request body read into memory by :meth:`Request.body` (uploads stream instead)
+MAX_MEMORY_BODY = 16 * 1024 * 1024
+_COPY = 1024 * 1024
+
+Handler = Callable[["Request"], None]
+
+
+@dataclass(frozen=True)
+class Route:
+    """``method`` requests whose path matches ``pattern`` (anchored) go to ``handler``."""
+
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    #: "token": the Authorization header must carry the token; "signed": a valid ``sig``
+    #: query parameter for the path is enough too (see :meth:`Gateway.signed_url`)
+    auth: str = "token"
+
+    @classmethod
+    def of(cls, method: str, pattern: str, handler: Handler, *, auth: str = "token"
+           ) -> Route:
+        """A route from a regex string (named groups become :attr:`Request.params`)."""
+        if auth not in ("token", "signed"):
+            raise ValueError(f"unknown route auth {auth!r}")
+        return cls(method.upper(), re.compile(pattern + r"\Z"), handler, auth)
+
+
+class HttpError(Exception):
+    """Answer with ``status`` and a JSON error body (raised by handlers)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def sign_path(token: str, path: str) -> str:
+    """The ``sig`` query value a gateway with ``token`` accepts for ``path`` (the decoded URL
+    path); lets a client that knows the token sign URLs for a gateway in another process."""
+    return hmac.new(token.encode(), path.encode(), "sha256").hexdigest()
+
+
+def status_for(exc: BlacklakeError) -> int:
+    """The HTTP status a store error maps to."""
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, ConflictError):
+        return 409
+    if isinstance(exc, InvalidInput):
+        return 400
+    return 500
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``(start, end_exclusive)`` of a single ``bytes=`` range, or None for the whole body.
+
+    Raises :class:`HttpError` 416 for a range outside the body or a malformed/multi range
+    (clients asking several ranges at once do not exist among ours).
+    """
+    if not header:
+        return None
+    m = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header)
+    if m is None or (not m.group(1) and not m.group(2)):
+        raise HttpError(416, f"unsupported Range {header!r}")
+    first, last = m.group(1), m.group(2)
+    if not first:  # suffix range: the last N bytes
+        n = int(last)
+        if n == 0:
+            raise HttpError(416, "empty suffix range")
+        return max(0, size - n), size
+    start = int(first)
+    end = min(int(last) + 1, size) if last else size
+    if start >= size or end <= start:
+        raise HttpError(416, f"range {header!r} outside a body of {size} bytes")
+    return start, end
+
+
+class Request:
+    """One HTTP request as a route handler sees it."""
+
+    def __init__(self, handler: _Handler, params: dict[str, str]) -> None:
+        self._h = handler
+        url = urlsplit(handler.path)
+        self.method: str = handler.command
+        #: the decoded path (``%2F`` etc. undone)
+        self.path: str = unquote(url.path)
+        self.query: dict[str, list[str]] = parse_qs(url.query)
+        self.headers = handler.headers
+        self.params = params
+        self.responded = False
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        """The first value of query parameter ``name``."""
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    # -- request body ---------------------------------------------------------------------
+    def iter_body(self) -> Iterator[bytes]:
+        """The request body in pieces: ``Content-Length`` or ``Transfer-Encoding: chunked``
+        (DVC uploads with chunked POSTs and no length)."""
+        rfile = self._h.rfile
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            while True:
+                line = rfile.readline(1024)
+                try:
+                    n = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise HttpError(400, "malformed chunked body") from None
+                if n == 0:
+                    while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return
+                left = n
+                while left:
+                    piece = rfile.read(min(left, _COPY))
+                    if not piece:
+                        raise HttpError(400, "request body ended early")
+                    left -= len(piece)
+                    yield piece
+                rfile.readline(8)  # CRLF after the chunk
+            return
+        try:
+            left = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise HttpError(400, "bad Content-Length") from None
+        while left > 0:
+            piece = rfile.read(min(left, _COPY))
+            if not piece:
+                raise HttpError(400, "request body ended early")
+            left -= len(piece)
+            yield piece
+
+    def body(self, limit: int = MAX_MEMORY_BODY) -> bytes:
+        """The whole request body (413 above ``limit`` bytes)."""
+        parts: list[bytes] = []
+        total = 0
+        for piece in self.iter_body():
+            total += len(piece)
+            if total > limit:
+                raise HttpError(413, f"request body over {limit} bytes")
+            parts.append(piece)
+        return b"".join(parts)
+
+    def save_body(self, out: IO[bytes]) -> int:
+        """Stream the request body into ``out``; the number of bytes written."""
+        n = 0
+        for piece in self.iter_body():
+            out.write(piece)
+            n += len(piece)
+        return n
+
+    # -- responses ------------------------------------------------------------------------
+    def send(self, status: int, body: bytes = b"", *, content_type: str = "text/plain",
+             headers: dict[str, str] | None = None) -> None:
+        """Answer with a complete body (``HEAD`` sends the headers only)."""
+        h = self._h
+        h.send_response(status)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        if self.method != "HEAD" and body:
+            h.wfile.write(body)
+        self.responded = True
+
+    def send_json(self, doc: Any, status: int = 200) -> None:
+        """Answer with a JSON document."""
+        self.send(status, orjson.dumps(doc), content_type="application/json")
+
+    def send_stream(self, chunks: Iterable[bytes], size: int, *, status: int = 200,
+                    content_type: str = "application/octet-stream",
+                    headers: dict[str, str] | None = None) -> None:
+        """Answer with ``size`` bytes produced by ``chunks`` (not consumed for ``HEAD``)."""
+        h = self._h
+        h.send_response(status)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(size))
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        self.responded = True
+        if self.method == "HEAD":
+            return
+        for piece in chunks:
+            h.wfile.write(piece)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Let a restarted gateway take its port back at once (TIME_WAIT sockets).
+    allow_reuse_address = True
+    gateway: Gateway
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive: DVC and requests reuse connections
+    server_version = "blacklake-gateway"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _log.debug("%s %s", self.address_string(), format % args)
+
+    def _dispatch(self) -> None:
+        self._bl_started = False
+        self.server.gateway.dispatch(self)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._bl_started = True
+        super().send_response(code, message)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _dispatch
+
+
+class Gateway:
+    """The HTTP server: ``Gateway(routes, token=...)``, then :meth:`start` (a background
+    thread, for tests and notebooks) or :meth:`serve_forever` (the CLI)."""
+
+    def __init__(self, routes: Sequence[Route], *, token: str, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        if not token:
+            raise InvalidInput("the gateway needs a token (every route is authenticated)")
+        self.routes = list(routes)
+        self.token = token
+        self._server = _Server((host, port), _Handler)
+        self._server.gateway = self
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def new_token() -> str:
+        """A random token for a gateway started without one."""
+        return secrets.token_urlsafe(24)
+
+    @property
+    def host(self) -> str:
+        return str(self._server.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` (no trailing slash)."""
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        return f"http://{host}:{self.port}"
+
+    # -- running --------------------------------------------------------------------------
+    def start(self) -> Self:
+        """Serve on a daemon thread; returns at once."""
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="blacklake-gateway", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve on this thread until :meth:`close` (or Ctrl-C)."""
+        self._server.serve_forever()
+
+    def close(self) -> None:
+        """Stop serving and release the port."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start() if self._thread is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- requests -------------------------------------------------------------------------
+    def authorized(self, header: str | None) -> bool:
+        """Whether an ``Authorization`` header carries the token (constant-time compare)."""
+        if not header:
+            return False
+        scheme, _, value = header.strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer":
+            given = value
+        elif scheme.lower() == "basic":
+            try:
+                given = base64.b64decode(value, validate=True).decode().partition(":")[2]
+            except (ValueError, UnicodeDecodeError):
+                return False
+        else:
+            return False
+        return hmac.compare_digest(given.encode(), self.token.encode())
+
+    def sign(self, path: str) -> str:
+        """The ``sig`` for ``path`` (the decoded URL path, e.g. ``/files/r/<commit>/a.bin``)."""
+        return sign_path(self.token, path)
+
+    def signed_url(self, path: str) -> str:
+        """An absolute URL for ``path`` that a ``signed`` route accepts without a header.
+        ``path`` is percent-encoded here; sign the decoded form only."""
+        return f"{self.url}{quote(path)}?sig={self.sign(path)}"
+
+    def dispatch(self, h: _Handler) -> None:
+        """Authenticate, route and answer one request; errors become JSON bodies."""
+        url = urlsplit(h.path)
+        path = unquote(url.path)
+        req: Request | None = None
+        try:
+            header_ok = self.authorized(h.headers.get("Authorization"))
+            sig = (parse_qs(url.query).get("sig") or [""])[0]
+            signed_ok = bool(sig) and hmac.compare_digest(sig, self.sign(path))
+            if not (header_ok or signed_ok):
+                raise _Unauthorized
+            allowed = []
+            for route in self.routes:
+                m = route.pattern.match(path)
+                if m is None:
+                    continue
+                if not header_ok and route.auth != "signed":
+                    raise _Unauthorized
+                if route.method != h.command and not (route.method == "GET"
+                                                      and h.command == "HEAD"):
+                    allowed.append(route.method)
+                    continue
+                req = Request(h, {k: v for k, v in m.groupdict().items() if v is not None})
+                route.handler(req)
+                if not req.responded:
+                    raise RuntimeError(f"route {route.pattern.pattern} did not answer")
+                return
+            if allowed:
+                raise HttpError(405, f"{h.command} not allowed here")
+            raise HttpError(404, f"no route for {path}")
+        except _Unauthorized:
+            self._error(h, 401, "authentication required (HTTP basic with the token as "
+                        "password, or Authorization: Bearer <token>)",
+                        {"WWW-Authenticate": 'Basic realm="blacklake"'})
+        except HttpError as exc:
+            self._error(h, exc.status, str(exc))
+        except BlacklakeError as exc:
+            self._error(h, status_for(exc), str(exc), reason=type(exc).__name__)
+        except (BrokenPipeError, ConnectionResetError):
+            h.close_connection = True  # the client went away mid-answer
+        except Exception as exc:  # noqa: BLE001 - one bad request must not kill the server
+            _log.exception("gateway: %s %s failed", h.command, path)
+            self._error(h, 500, f"internal error: {type(exc).__name__}")
+        finally:
+            if req is not None and not req.responded:
+                h.close_connection = True
+
+    @staticmethod
+    def _error(h: _Handler, status: int, message: str, headers: dict[str, str] | None = None,
+               *, reason: str | None = None) -> None:
+        if getattr(h, "_bl_started", False):
+            # Headers already went out: a second status line would corrupt the stream.
+            h.close_connection = True
+            return
+        body = orjson.dumps({"error": message, "reason": reason or HTTPStatus(status).phrase})
+        try:
+            h.send_response(status)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(body)))
+            for k, v in (headers or {}).items():
+                h.send_header(k, v)
+            # An unread request body would be parsed as the next request: close instead.
+            h.send_header("Connection", "close")
+            h.end_headers()
+            if h.command != "HEAD":
+                h.wfile.write(body)
+        except OSError:
+            pass
+        h.close_connection = True
+
+
+class _Unauthorized(Exception):
+    pass
