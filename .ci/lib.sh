@@ -9,7 +9,7 @@ TORCH_PIN="torch==2.13.0"
 #: Records what .venv was installed from, so .ci/test reinstalls only when pyproject.toml changes.
 INSTALL_STAMP=.venv/.blacklake-ml-test-install
 #: Everything the test run imports up front; a missing one means "install first".
-TEST_IMPORTS='import importlib.metadata as m, pytest, pytest_timeout, importlinter, mypy, moto, s3fs, psycopg, boto3, hypothesis, torch, faiss, sentence_transformers, nbclient, ipykernel, anywidget, jupyterlab; m.version("blacklake-ml")'
+TEST_IMPORTS='import importlib.metadata as m, pytest, pytest_timeout, importlinter, mypy, moto, s3fs, psycopg, boto3, hypothesis, torch, faiss, sentence_transformers, nbclient, ipykernel, anywidget, jupyterlab, mlflow, wandb, dvc, kfp, openlineage.client, sklearn, skl2onnx; m.version("blacklake-ml")'
 
 install_stamp() {
     printf '%s %s %s\n' "$TEST_EXTRAS" "$TORCH_PIN" "$(sha256sum pyproject.toml | cut -d' ' -f1)"

@@ -9,8 +9,9 @@
 * ``demo-reviews`` — a product-review dataset (``train.csv``, ``test.csv``, dataset card).
 * ``demo-iris`` — a scikit-learn logistic regression on the iris data, saved with skops and
   converted to ONNX (skl2onnx; else built with the ``onnx`` helper API), with versions
-  ``v1.0.0`` and ``v1.1.0``, alias ``champion``, deployments to ``staging``/``prod`` and a
-  branch ``experiment``.
+  ``v1.0.0`` and ``v1.1.0``, alias ``champion``, deployments to ``staging``/``prod``, a
+  branch ``experiment`` and recorded lineage (``demo-iris-data``'s ``iris.csv`` -> each fit ->
+  its model files).
 * ``demo-iris-data`` — the iris data as CSV and Parquet with a dataset card.
 * ``demo-text`` — a tiny BERT-style Hugging Face folder ``tiny-bert/`` (``config.json``,
   ``model.safetensors``, ``vocab.txt``, model card), two versions.
@@ -37,7 +38,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from blacklake_ml.errors import RepoExists
+from blacklake_ml.errors import NotFound, RepoExists
 
 #: Every demo repository, in seeding order.
 REPOS = ("demo-classifier", "demo-reviews", "demo-iris-data", "demo-iris", "demo-text",
@@ -304,6 +305,22 @@ def _seed_iris_data(store: Any) -> None:
         tx.put_bytes(IRIS_DATA_CARD.encode(), "README.md")
 
 
+def _record_training(store: Any, repo: Any, commit: str, c: float, files: dict[str, bytes]
+                     ) -> None:
+    """Lineage of a demo fit: the iris table (the same data demo-iris-data stores) went into
+    it, the model files came out. Skipped when demo-iris-data is not in this store."""
+    data = "blacklake://demo-iris-data/main/iris.csv"
+    try:
+        store.lineage.stored(data)
+    except NotFound:
+        return
+    run = store.lineage.run("demo", f"iris-logreg-C{c}-{commit[:12]}",
+                            name=f"fit logistic regression C={c}",
+                            facets={"job": "iris-logreg", "params": {"C": c}})
+    store.lineage.record_run(run, inputs=[data], outputs=[
+        f"blacklake://{repo.name}/{commit}/{name}" for name in sorted(files)])
+
+
 def _seed_iris(store: Any) -> None:
     repo = store.create_repo("demo-iris", "Iris species classifier (scikit-learn, ONNX)")
     for c, version in ((0.05, "v1.0.0"), (1.0, "v1.1.0")):
@@ -313,6 +330,8 @@ def _seed_iris(store: Any) -> None:
             for name, data in files.items():
                 tx.put_bytes(data, name, {"framework": "sklearn"})
             tx.put_bytes(IRIS_CARD.format(note=note).encode(), "README.md")
+        assert tx.result is not None
+        _record_training(store, repo, tx.result.commit, c, files)
         repo.create_version(version, "main")
         repo.deploy("staging", version, note="demo")
     repo.deploy("prod", "v1.0.0", note="demo: first release")

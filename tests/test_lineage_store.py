@@ -60,6 +60,11 @@ def test_run_inputs_and_outputs_round_trip(store: Store) -> None:  # noqa: F811
     # recording again adds nothing
     assert lin.record([(uris["data"], run, "consumed")]) == 0
     assert lin.stats() == {"nodes": 4, "edges": 3}
+    # a sibling run that read the same data is neither upstream nor downstream of the model
+    other = lin.run("mlflow", "r2")
+    lin.record_run(other, inputs=[uris["data"]], outputs=["s3://elsewhere/m2"])
+    both = lin.graph(uris["model"])
+    assert other.key not in ids(both) and data.key in ids(both)
 
 
 def test_lineage_follows_content_not_commits(store: Store) -> None:  # noqa: F811

@@ -422,7 +422,9 @@ class _Builder:
         """What the lineage store recorded (runs, their inputs and outputs), the recorded
         centre merged into ours."""
         g = self.g
-        rec = self.store.lineage.graph(uri, depth=depth, max_nodes=g.max_nodes)
+        # one hop more than asked: a run's inputs are what "one relation out" means to a
+        # reader of a model (dataset -> run -> model), not a second relation
+        rec = self.store.lineage.graph(uri, depth=depth + 1, max_nodes=g.max_nodes)
         rename = {rec["center"]: center}
         for n in rec["nodes"]:
             if n["id"] == rec["center"]:

@@ -262,8 +262,9 @@ class Lineage:
         truncated = False
         seen: set[int] = set(alias)
         ways = ("up", "down") if direction == "both" else (direction,)
+        starts = set(alias)  # each way walks from the centre only, not from the other's finds
         for way in ways:
-            frontier = set(alias)
+            frontier = set(starts)
             for _ in range(depth):
                 if not frontier:
                     break

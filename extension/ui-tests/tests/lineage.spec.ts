@@ -60,6 +60,28 @@ test.describe('Lineage', () => {
     await docShot(page, 'lineage', 'window');
   });
 
+  test('recorded runs: dataset -> run -> model from the lineage store', async ({ page }) => {
+    // the demo records each iris fit: iris.csv --consumed--> run --produced--> model files
+    await openPanel(page);
+    await widenSidebar(page, 520);
+    await page.click('.jp-BlackLake-tab[data-tab="lineage"]');
+    await page.fill('.jp-BlackLake-lineageForm input[name="uri"]', 'blacklake://demo-iris/v1.0.0');
+    await page.press('.jp-BlackLake-lineageForm input[name="uri"]', 'Enter');
+    const graph = page.locator('[data-panel="lineage"] .jp-BlackLake-lineageGraph');
+    const run = graph.locator('.jp-BlackLake-node[data-kind="run"][data-id^="run:demo:"]');
+    await expect(run).toHaveCount(1, { timeout: 60000 });
+    await expect(graph.locator('.jp-BlackLake-edge[data-kind="consumed"]')).toHaveCount(1);
+    await expect(graph.locator('.jp-BlackLake-edge[data-kind="produced"]').first()).toBeAttached();
+    await run.click();
+    const info = page.locator('[data-panel="lineage"] .jp-BlackLake-nodeInfo');
+    await expect(info).toContainText('fit logistic regression C=0.05');
+    await expect(info).toContainText('demo');
+    // the run's input is the stored dataset file, pinned to its commit
+    await expect(
+      graph.locator('.jp-BlackLake-node[data-id^="blacklake://demo-iris-data/"][data-id$="/iris.csv"]')
+    ).toHaveCount(1);
+  });
+
   test('lineage from a search hit', async ({ page }) => {
     await openPanel(page);
     await page.click('.jp-BlackLake-tab[data-tab="search"]');
