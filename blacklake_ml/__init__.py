@@ -13,9 +13,8 @@ from typing import Any
 
 from blacklake_ml.core.progress import NullProgress, Progress
 from blacklake_ml.core.uri import BlacklakeURI
+from blacklake_ml.core.version import __version__
 from blacklake_ml.errors import BlacklakeError, DeprecatedModelWarning
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BlacklakeError",
