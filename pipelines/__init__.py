@@ -1,0 +1,1 @@
+"""Example Kubeflow pipelines using BlackLake (see README.md here and each module)."""
