@@ -1,0 +1,69 @@
+"""``blacklake serve``: the store's files over plain HTTP (the gateway's files routes).
+
+For tools that read by URL — W&B HTTP references (``blacklake wandb export --references``),
+``curl``: ``GET``/``HEAD /files/REPO/REF/PATH`` with ``ETag``, ``Content-Length`` and ranges.
+Every request needs the token (``Authorization: Bearer T`` or basic auth with T as password)
+or a signed URL.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from types import FrameType
+
+import click
+
+from blacklake_ml.cli.output import note
+from blacklake_ml.cli.state import CliState, json_option, pass_state
+
+DEFAULT_PORT = 8765
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface — mind who can reach it).")
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT,
+              show_default=True, help="Port (0: any free port).")
+@click.option("--token", metavar="T",
+              help="Token clients must present (default: a random one, printed).")
+@json_option
+@pass_state
+def serve(state: CliState, host: str, port: int, token: str | None) -> None:
+    """Serve stored files over HTTP at /files/REPO/REF/PATH until Ctrl-C.
+
+    Prints the URL and the token (with --json: one line {"url", "token", "files"} first).
+    """
+    from blacklake_ml.gateway import Gateway
+    from blacklake_ml.gateway.files import PREFIX, files_routes
+
+    store = state.store()
+    gateway = Gateway(files_routes(store), token=token or Gateway.new_token(), host=host,
+                      port=port)
+    doc = {"url": gateway.url, "token": gateway.token,
+           "files": f"{gateway.url}{PREFIX}/REPO/REF/PATH"}
+    if state.json:
+        click.echo(json.dumps(doc))  # one line: a script reads it before the server blocks
+    else:
+        click.echo(f"serving {gateway.url}{PREFIX}/REPO/REF/PATH")
+        click.echo(f"token: {gateway.token}")
+    sys.stdout.flush()
+    note(state, "clients: Authorization: Bearer <token> (or basic auth, the token as "
+                "password); Ctrl-C stops")
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        gateway.serve_forever()
+    except KeyboardInterrupt:
+        pass  # the normal way to stop a server: not an error
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        gateway.close()
+    note(state, "stopped")
+
+
+COMMANDS = [serve]
