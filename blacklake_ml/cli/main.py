@@ -19,14 +19,18 @@ from blacklake_ml import __version__
 from blacklake_ml.cli import (
     admin_cmds,
     data_cmds,
+    dvc_cmds,
     history_cmds,
     lab_cmds,
     lifecycle_cmds,
     lineage_cmds,
     merge_cmds,
+    mlflow_cmds,
     ref_cmds,
     repo_cmds,
     search_cmds,
+    serve_cmds,
+    wandb_cmds,
 )
 from blacklake_ml.cli.output import print_json, printable
 from blacklake_ml.cli.state import CliState
@@ -148,7 +152,8 @@ def cli(ctx: click.Context, home: str | None, storage: str | None, catalog: str 
 
 
 for _module in (admin_cmds, repo_cmds, data_cmds, history_cmds, ref_cmds, merge_cmds,
-                search_cmds, lifecycle_cmds, lab_cmds, lineage_cmds):
+                search_cmds, lifecycle_cmds, lab_cmds, lineage_cmds, mlflow_cmds, dvc_cmds,
+                serve_cmds, wandb_cmds):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

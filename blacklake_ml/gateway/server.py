@@ -24,6 +24,7 @@ import hmac
 import logging
 import re
 import secrets
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -237,10 +238,21 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     gateway: Gateway
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log a failed connection instead of printing a traceback on stderr; a client that
+        drops a keep-alive connection (aiohttp closes one whose body it did not read, as in
+        DVC's existence checks) is routine and not logged at all."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        _log.exception("gateway: connection from %s failed", client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"  # keep-alive: DVC and requests reuse connections
+    # Headers and body go out in separate writes: with Nagle's algorithm on, the body of a
+    # small answer waits for the client's delayed ACK (~40 ms per request on keep-alive).
+    disable_nagle_algorithm = True
     server_version = "blacklake-gateway"
 
     def log_message(self, format: str, *args: Any) -> None:

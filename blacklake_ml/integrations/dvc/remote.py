@@ -1,0 +1,251 @@
+"""BlackLake as a DVC HTTP remote: the ``/dvc/<repo>/files/md5/…`` routes of the gateway.
+
+Configure a DVC project with::
+
+    dvc remote add -d bl http://127.0.0.1:8700/dvc/<repo>
+    dvc remote modify --local bl auth basic
+    dvc remote modify --local bl user blacklake        # any name; DVC insists on one
+    dvc remote modify --local bl password <token>
+
+and ``dvc push`` / ``pull`` / ``fetch`` / ``status -c`` talk to :class:`DvcRemote`. The
+protocol is the one dvc-http (fsspec's HTTP filesystem) speaks; objects live at DVC 3 paths
+``files/md5/<2 hex>/<30 hex>`` (``.dir`` suffix for directory listings):
+
+* existence: ``GET`` (any status below 400 means present; DVC does not read the body) and
+  ``HEAD`` — both answered from the staged uploads or the remote branch;
+* upload: ``POST`` (or ``PUT`` with ``dvc remote modify bl method PUT``), chunked with no
+  ``Content-Length``. The body's MD5 must equal the name (``.dir`` bodies must be JSON
+  listings), else 400 and nothing is kept;
+* download: ``GET``, with ``Range: bytes=a-b`` answered ``206`` + ``Content-Range``.
+
+Storage design. Objects are files of an ordinary BlackLake repository ``<repo>`` on the branch
+``dvc-remote`` (created at the repository's root commit, so it holds DVC objects only), at
+their DVC paths, so they are chunked and deduplicated against everything else in the store
+and browsable with every BlackLake tool. Uploads are not committed one by one: each is
+verified and made durable in a staging area under ``$BLACKLAKE_HOME/dvc-remote/`` (fsync +
+rename before the 2xx, see ``staging.py``), where reads see it at once, and a committer thread
+turns staged objects into one commit per batch (``committer.py``: 1,000 objects, 512 MiB, or
+one quiet second). A killed server loses nothing acknowledged: the next one commits the
+leftovers on start. Each object's MD5 — its name — is cached on its file object in the
+catalog (``repo.digests(..., md5=True)`` is then free).
+
+Thread safety. The gateway runs one thread per connection and DVC transfers with several
+jobs. Request threads only *read* the store (ref lookup, tree walk, chunk reads: the catalog
+hands each thread its own connection, the object caches are locked) and *stage* uploads
+(separate temp files; the staged index is locked); every store *write* happens on the single
+committer thread (``flush`` takes the same lock). Verified by
+``tests/integrations/dvc/test_dvc_remote.py::test_parallel_push_pull_many_files``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from blacklake_ml.errors import PathNotFound, RepoNotFound
+from blacklake_ml.gateway import Gateway, HttpError, Request, Route, parse_range
+from blacklake_ml.integrations.dvc.committer import (
+    BATCH_BYTES,
+    BATCH_FILES,
+    MAX_WAIT_SECONDS,
+    QUIET_SECONDS,
+    BatchCommitter,
+)
+from blacklake_ml.integrations.dvc.staging import OID_PATH, StagingArea, oid_of
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from blacklake_ml.service.commit import CommitResult
+    from blacklake_ml.service.store import Store
+
+#: the branch of ``<repo>`` that holds the remote's objects
+REMOTE_BRANCH = "dvc-remote"
+#: URL prefix of the remote's routes
+PREFIX = "/dvc"
+_READ = 1024 * 1024
+_REPO = r"(?P<repo>[^/]+)"
+_OID = r"(?P<oid>files/md5/[0-9a-f]{2}/[0-9a-f]{30}(?:\.dir)?)"
+
+
+class DvcRemote:
+    """The DVC HTTP remote over one store: :meth:`routes` for a :class:`Gateway`, or
+    :meth:`serve` for a ready gateway. Close it (or use ``with``) to commit what is staged.
+    """
+
+    def __init__(self, store: Store, *, branch: str = REMOTE_BRANCH,
+                 staging_dir: str | os.PathLike[str] | None = None,
+                 create_repos: bool = True, batch_files: int = BATCH_FILES,
+                 batch_bytes: int = BATCH_BYTES, quiet: float = QUIET_SECONDS,
+                 max_wait: float = MAX_WAIT_SECONDS) -> None:
+        from blacklake_ml.core.names import validate_ref_name
+
+        self.store = store
+        self.branch = validate_ref_name(branch, "branch")
+        root = Path(staging_dir) if staging_dir is not None else \
+            Path(store.config.home) / "dvc-remote"
+        self.staging = StagingArea(root, fsync=store.config.fsync)
+        try:
+            self.committer = BatchCommitter(store, self.staging, branch=self.branch,
+                                            create_repos=create_repos,
+                                            batch_files=batch_files,
+                                            batch_bytes=batch_bytes, quiet=quiet,
+                                            max_wait=max_wait)
+        except BaseException:
+            self.staging.close()
+            raise
+        self._closed = False
+
+    # -- the HTTP surface -----------------------------------------------------------------
+    def routes(self, prefix: str = PREFIX) -> list[Route]:
+        """The gateway routes: ``GET``/``HEAD``, ``POST`` and ``PUT`` on objects, and a
+        catch-all that answers 404 for any other path below ``prefix``."""
+        obj = f"{prefix}/{_REPO}/{_OID}"
+        return [
+            Route.of("GET", obj, self._get),
+            Route.of("POST", obj, self._upload),
+            Route.of("PUT", obj, self._upload),
+            Route.of("GET", f"{prefix}/{_REPO}(?P<rest>/.*)?", self._not_an_object),
+            Route.of("POST", f"{prefix}/{_REPO}(?P<rest>/.*)?", self._bad_upload),
+            Route.of("PUT", f"{prefix}/{_REPO}(?P<rest>/.*)?", self._bad_upload),
+        ]
+
+    def serve(self, *, token: str, host: str = "127.0.0.1", port: int = 0) -> Gateway:
+        """A gateway serving this remote (not started: call ``start()`` or
+        ``serve_forever()``)."""
+        return Gateway(self.routes(), token=token, host=host, port=port)
+
+    def _upload(self, req: Request) -> None:
+        repo, oid_path = req.params["repo"], req.params["oid"]
+        if not self.committer.create_repos:
+            self.store.repo(repo)  # 404 before reading the body
+        self.staging.stage(repo, oid_path, req.iter_body())
+        self.committer.notify(repo)
+        req.send(200, b"")
+
+    @staticmethod
+    def _not_an_object(req: Request) -> None:
+        raise HttpError(404, f"not a DVC object path: {req.path}")
+
+    @staticmethod
+    def _bad_upload(req: Request) -> None:
+        raise HttpError(400, f"not a DVC object path (files/md5/<2 hex>/<30 hex>[.dir]): "
+                             f"{req.path}")
+
+    def _get(self, req: Request) -> None:
+        repo, oid_path = req.params["repo"], req.params["oid"]
+        etag = f'"{oid_of(oid_path)}"'
+        staged = self.staging.lookup(repo, oid_path)
+        if staged is not None:
+            try:
+                fd = os.open(staged.local, os.O_RDONLY)
+            except FileNotFoundError:
+                pass  # committed and dropped just now: the branch has it
+            else:
+                try:
+                    size = os.fstat(fd).st_size
+                    self._answer(req, size, etag, lambda a, b: _read_fd(fd, a, b))
+                finally:
+                    os.close(fd)
+                return
+        found = self.find(repo, oid_path)
+        if found is None:
+            raise HttpError(404, f"no object {oid_path} in the DVC remote of {repo!r}")
+        manifest = self.store.odb.file(found)
+
+        def pieces(start: int, end: int) -> Iterator[bytes]:
+            if start == 0 and end == manifest.size:
+                threads = 2 if manifest.size > 8 * _READ else 1
+                yield from self.store.odb.iter_file(manifest, threads=threads)
+                return
+            from blacklake_ml.service.read import BlobReader
+
+            reader = BlobReader(self.store.odb, manifest, oid_path)
+            reader.seek(start)
+            left = end - start
+            while left > 0:
+                piece = reader.read(min(left, _READ))
+                if not piece:
+                    break
+                left -= len(piece)
+                yield piece
+
+        self._answer(req, manifest.size, etag, pieces)
+
+    @staticmethod
+    def _answer(req: Request, size: int, etag: str, pieces: Any) -> None:
+        rng = parse_range(req.headers.get("Range"), size)
+        headers = {"Accept-Ranges": "bytes", "ETag": etag}
+        if rng is None:
+            req.send_stream(pieces(0, size), size, headers=headers)
+            return
+        start, end = rng
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        req.send_stream(pieces(start, end), end - start, status=206, headers=headers)
+
+    # -- the Python surface ---------------------------------------------------------------
+    def find(self, repo: str, oid_path: str) -> str | None:
+        """The file object id of a committed object, or None (staged objects excluded)."""
+        from blacklake_ml.service.trees import lookup
+
+        if OID_PATH.fullmatch(oid_path) is None:
+            return None
+        try:
+            r = self.store.repo(repo)
+        except RepoNotFound:
+            return None
+        ref = self.store.catalog.get_ref(r.id, self.branch)
+        if ref is None:
+            return None
+        odb = self.store.odb
+        entry = lookup(odb, odb.commit(ref.commit).tree, oid_path)
+        return entry.id if entry is not None and not entry.is_dir else None
+
+    def exists(self, repo: str, oid_path: str) -> bool:
+        """Whether the remote holds the object (staged or committed)."""
+        return self.staging.lookup(repo, oid_path) is not None or \
+            self.find(repo, oid_path) is not None
+
+    def flush(self, repo: str | None = None) -> list[CommitResult]:
+        """Commit the staged uploads (of ``repo``) now instead of at the next batch."""
+        return self.committer.flush(repo)
+
+    def close(self) -> None:
+        """Commit what is staged and release the staging area."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.committer.close()
+        finally:
+            self.staging.close()
+
+    def abandon(self) -> None:
+        """Stop without committing (staged uploads wait for the next server: what a kill
+        leaves behind; used by tests and on a failing shutdown)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.committer.close(flush=False)
+        finally:
+            self.staging.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _read_fd(fd: int, start: int, end: int) -> Iterator[bytes]:
+    pos = start
+    while pos < end:
+        piece = os.pread(fd, min(_READ, end - pos), pos)
+        if not piece:
+            raise PathNotFound("a staged DVC object shrank while being read")
+        pos += len(piece)
+        yield piece
+
