@@ -934,3 +934,23 @@ def test_digests_md5_on_demand_and_cached(repo: Repo, store: Store) -> None:
     assert store.catalog.get_blob(fid).md5 == d["md5"]
     with pytest.raises(InvalidInput):
         repo.digests("main", "")
+
+
+def test_transaction_keeps_a_given_time_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    """Imports keep the source's dates; a time without timezone or not a time changes
+    nothing."""
+    from blacklake_ml.errors import InvalidInput
+
+    st = Store.open(tmp_path / "home")
+    try:
+        r = st.create_repo("t")
+        with r.transaction("main", "old data", time="2024-01-02T11:00:00+01:00") as tx:
+            tx.put_bytes(b"x", "x.bin")
+        assert r.log("main")[0].time == "2024-01-02T10:00:00.000000Z"
+        head = r.resolve("main")
+        for bad in ("yesterday", "2024-01-02T11:00:00"):
+            with pytest.raises(InvalidInput):
+                r.transaction("main", "bad", time=bad)
+        assert r.resolve("main") == head
+    finally:
+        st.close()

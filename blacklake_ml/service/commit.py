@@ -26,6 +26,7 @@ from blacklake_ml.core.objects import FILE, Commit, TreeEntry
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.errors import (
     CommitConflict,
+    InvalidInput,
     InvalidPath,
     PathNotFound,
     RefMoved,
@@ -45,6 +46,19 @@ MAX_ATTEMPTS = 50
 def now_iso() -> str:
     """Current UTC time as RFC 3339 with microseconds."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def commit_time(value: str | datetime) -> str:
+    """A given commit time (an import preserving the source's dates) in the form
+    :func:`now_iso` writes; it must say its timezone."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(f"commit time {value!r} is not an ISO 8601 timestamp") from None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput("a commit time needs a timezone (e.g. 2026-11-26T10:00:00+01:00)")
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass
@@ -89,7 +103,7 @@ def overlapping(ours: Iterable[str], theirs: Iterable[str]) -> set[str]:
 def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[str, ...],
             message: str, *, writer: PackWriter, meta: Mapping[str, str] | None = None,
             author: str | None = None, blobs: Iterable[BlobRow] = (),
-            required: Iterable[str] = ()) -> str:
+            required: Iterable[str] = (), time: str | None = None) -> str:
     """Write the commit object and move ``branch`` from ``expected`` to it.
 
     Raises :class:`RefMoved` if the branch moved (the caller decides: rebase or conflict).
@@ -97,7 +111,8 @@ def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[s
     repo.check_quota(root)
     store = repo.store
     who = author or store.config.author
-    commit = Commit(tree=root.id, parents=parents, author=who, committer=who, time=now_iso(),
+    commit = Commit(tree=root.id, parents=parents, author=who, committer=who,
+                    time=time or now_iso(),
                     message=message, meta=dict(meta or {}), size=root.size,
                     nfiles=root.nfiles)
     body = commit.encode()
@@ -155,8 +170,11 @@ class Transaction:
 
     def __init__(self, repo: Repo, branch: str, message: str, *,
                  meta: Mapping[str, Any] | None = None, author: str | None = None,
+                 time: str | datetime | None = None,
                  progress: Progress = NULL_PROGRESS) -> None:
         self.repo = repo
+        #: the commit's time when given (imports keep the source's dates), else "now"
+        self.time = commit_time(time) if time is not None else None
         self.branch = branch
         self.message = validate_message(message)
         self.meta = validate_meta(meta)
@@ -263,7 +281,8 @@ class Transaction:
                 try:
                     cid = publish(repo, self.branch, parent, root, (parent,), self.message,
                                   writer=writer, meta=self.meta, author=self.author,
-                                  blobs=ingestor.blobs.values(), required=ingestor.required)
+                                  blobs=ingestor.blobs.values(), required=ingestor.required,
+                                  time=self.time)
                 except RefMoved:
                     moved_to = repo.branch_head(self.branch)
                     theirs = diff_trees(store.odb, head.tree,

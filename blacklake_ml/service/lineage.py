@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from blacklake_ml.core.version import __version__
 from blacklake_ml.catalog.lineage_base import EdgeSpec, NodeRow
 from blacklake_ml.core.uri import SCHEME, BlacklakeURI
+from blacklake_ml.core.version import __version__
 from blacklake_ml.errors import InvalidInput, PathNotFound
 from blacklake_ml.service.trees import lookup
 

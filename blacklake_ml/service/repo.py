@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,10 +175,12 @@ class Repo:
 
     # -- writing --------------------------------------------------------------------------
     def transaction(self, branch: str, message: str, *, meta: Mapping[str, Any] | None = None,
-                    author: str | None = None,
+                    author: str | None = None, time: str | datetime | None = None,
                     progress: Progress = NULL_PROGRESS) -> Transaction:
-        """Stage several changes to ``branch`` and publish them as one commit."""
-        return Transaction(self, branch, message, meta=meta, author=author, progress=progress)
+        """Stage several changes to ``branch`` and publish them as one commit (``time``: a
+        timestamp with timezone to record instead of now, for imports keeping dates)."""
+        return Transaction(self, branch, message, meta=meta, author=author, time=time,
+                           progress=progress)
 
     def _retrying(self, build: Any) -> CommitResult:
         """Run ``build() -> Transaction`` and commit; redo once if gc took deduped objects."""
