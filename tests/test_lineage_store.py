@@ -14,7 +14,6 @@ from helpers import store, store_spec  # noqa: F401 - fixtures are found by name
 
 from blacklake_ml.cli.main import cli
 from blacklake_ml.errors import InvalidInput, InvalidPath, PathNotFound, RepoNotFound
-from blacklake_ml.service.lineage import LineageNode
 from blacklake_ml.service.store import Store
 
 
@@ -265,8 +264,3 @@ def test_jupyter_lineage_view_merges_recorded_runs(tmp_path: Path) -> None:
         assert node["recorded"] is True and node["system"] == "mlflow"
     finally:
         st.close()
-
-
-def test_lineage_node_is_a_value() -> None:
-    n = LineageNode(key="s3://b/k", kind="artifact", label="k")
-    assert LineageNode.of_row(n.row()) == n

@@ -18,7 +18,9 @@ Direction = Literal["up", "down"]
 
 @dataclass(frozen=True)
 class NodeRow:
-    """A lineage node as stored (``id`` is the catalog's, 0 before it is written)."""
+    """A lineage node (``blacklake_ml.service.lineage.LineageNode``): ``key`` is unique,
+    ``facets`` free JSON; ``id``, ``created`` and ``updated`` are the catalog's (0 before it
+    is written)."""
 
     key: str
     kind: str

@@ -23,7 +23,6 @@ from __future__ import annotations
 import posixpath
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -53,32 +52,9 @@ _VERSION_FACET = ("https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatase
 _UUID_NS = uuid.UUID("6f9d0e2a-3b51-5c8e-9a47-b1ac4ec0f3d2")
 
 
-@dataclass(frozen=True)
-class LineageNode:
-    """A node of the lineage graph (see the module docstring for keys and kinds)."""
-
-    key: str
-    kind: str
-    label: str
-    uri: str | None = None
-    repo: str | None = None
-    path: str | None = None
-    commit: str | None = None
-    object_id: str | None = None
-    system: str | None = None
-    facets: Mapping[str, Any] = field(default_factory=dict)
-
-    def row(self) -> NodeRow:
-        """The catalog row for this node."""
-        return NodeRow(key=self.key, kind=self.kind, label=self.label, uri=self.uri,
-                       repo=self.repo, path=self.path, commit=self.commit,
-                       object_id=self.object_id, system=self.system, facets=dict(self.facets))
-
-    @classmethod
-    def of_row(cls, r: NodeRow) -> LineageNode:
-        return cls(key=r.key, kind=r.kind, label=r.label, uri=r.uri, repo=r.repo, path=r.path,
-                   commit=r.commit, object_id=r.object_id, system=r.system,
-                   facets=dict(r.facets))
+#: A node of the lineage graph (see the module docstring for keys and kinds): the catalog's row
+#: type, with ``id``/``created``/``updated`` left 0 until it is written.
+LineageNode = NodeRow
 
 
 def _check_text(name: str, value: str, limit: int = 1024) -> str:
@@ -183,7 +159,7 @@ class Lineage:
             s, t = self.node(source), self.node(target)
             if s.key == t.key:
                 raise InvalidInput(f"a lineage edge cannot loop on {s.key}")
-            nodes += [s.row(), t.row()]
+            nodes += [s, t]
             specs.append(EdgeSpec(s.key, t.key, kind, f))
         if not specs:
             return 0
@@ -201,7 +177,7 @@ class Lineage:
         if edges:
             self.record(edges)
         else:
-            self.index.record([run.row()], [])
+            self.index.record([run], [])
 
     # -- reading --------------------------------------------------------------------------
     def _start(self, start: str) -> tuple[str, LineageNode | None, dict[int, str],
@@ -287,7 +263,7 @@ class Lineage:
                 frontier = nxt
         nodes: dict[str, dict[str, Any]] = {}
         if center is not None:
-            nodes[center_id] = _node_json(center.row(), center=True)
+            nodes[center_id] = _node_json(center, center=True)
         for rid, r in rows.items():
             gid = alias[rid]
             if gid not in nodes:

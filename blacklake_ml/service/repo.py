@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,12 +182,16 @@ class Repo:
         return Transaction(self, branch, message, meta=meta, author=author, time=time,
                            progress=progress)
 
-    def _retrying(self, build: Any) -> CommitResult:
-        """Run ``build() -> Transaction`` and commit; redo once if gc took deduped objects."""
+    def commit_retrying(self, build: Callable[[], Transaction], *,
+                        allow_empty: bool = False) -> CommitResult:
+        """Run ``build() -> Transaction`` and commit it; build and commit once more if a
+        concurrent gc took objects the first attempt deduplicated against
+        (:class:`~blacklake_ml.errors.ObjectsVanished`). For writers that stage from
+        sources they can read again (files, bytes)."""
         for attempt in range(2):
             tx = build()
             try:
-                return tx.commit()
+                return tx.commit(allow_empty=allow_empty)
             except ObjectsVanished:
                 if attempt:
                     raise
@@ -226,7 +230,7 @@ class Repo:
                 tx.put_file(local, dest, meta)
             return tx
 
-        return self._retrying(build)
+        return self.commit_retrying(build)
 
     def put_bytes(self, data: bytes, path: str, *, branch: str = "main", message: str,
                   meta: Mapping[str, Any] | None = None,
@@ -237,7 +241,7 @@ class Repo:
             tx.put_bytes(data, path, meta)
             return tx
 
-        return self._retrying(build)
+        return self.commit_retrying(build)
 
     def rm(self, path: str, *, branch: str = "main", message: str,
            meta: Mapping[str, Any] | None = None) -> CommitResult:

@@ -21,7 +21,8 @@ from blacklake_ml.storage.base import ObjectStorage, SpoolWriter, StorageItem
 TEMP_PREFIX = ".tmp-"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in directory ``path`` durable (POSIX)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -73,7 +74,7 @@ class _LocalSpool(SpoolWriter):
             os.replace(self._tmp, self._final)
             self._storage._forget(self._key)  # a cached fd would still read the old file
             if self._fsync:
-                _fsync_dir(self._final.parent)
+                fsync_dir(self._final.parent)
         except OSError as exc:
             self.abort()
             raise StorageError(f"cannot write {self._final}: {exc}") from exc

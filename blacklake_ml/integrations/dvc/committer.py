@@ -19,11 +19,11 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from blacklake_ml.errors import ObjectsVanished, RefExists, RepoExists, RepoNotFound
+from blacklake_ml.errors import RefExists, RepoExists, RepoNotFound
 from blacklake_ml.integrations.dvc.staging import Staged, StagingArea, oid_of
 
 if TYPE_CHECKING:
-    from blacklake_ml.service.commit import CommitResult
+    from blacklake_ml.service.commit import CommitResult, Transaction
     from blacklake_ml.service.repo import Repo
     from blacklake_ml.service.store import Store
 
@@ -145,16 +145,13 @@ class BatchCommitter:
 
     def _commit(self, repo: Repo, items: list[Staged], message: str,
                 meta: Mapping[str, object]) -> CommitResult:
-        for attempt in range(2):
+        def build() -> Transaction:
             tx = repo.transaction(self.branch, message, meta=meta)
             for item in items:
                 tx.put_file(item.local, item.oid_path)
-            try:
-                return tx.commit()
-            except ObjectsVanished:  # a concurrent gc took objects we deduplicated against
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+            return tx
+
+        return repo.commit_retrying(build)
 
     def _remember_md5(self, repo: Repo, commit: str, items: list[Staged]) -> None:
         """Cache each object's MD5 (its name) on its file object: later MD5 questions

@@ -50,7 +50,6 @@ from blacklake_ml.errors import (
     CorruptObject,
     InvalidInput,
     MissingDependency,
-    ObjectsVanished,
     PathNotFound,
     RefExists,
     RepoNotFound,
@@ -66,6 +65,7 @@ from blacklake_ml.integrations.dvc.stages import (
 )
 
 if TYPE_CHECKING:
+    from blacklake_ml.service.commit import Transaction
     from blacklake_ml.service.repo import Repo
     from blacklake_ml.service.store import Store
 
@@ -435,21 +435,18 @@ def _import_commit(repo: Repo, branch: str, rev: _Revision, c: GitCommit,
         # Everything is fetched and verified before the transaction exists: a missing file
         # fails the commit before anything of it is written.
         locals_ = [(t, rev.fetch(t, tmp_dir, c.subject)) for t in changed]
-        for attempt in range(2):
+        nbytes = sum(os.path.getsize(local) for _, local in locals_)
+
+        def build() -> Transaction:
             tx = repo.transaction(branch, _message(c), meta=meta, author=c.author,
-                                 time=c.author_date)
-            nbytes = 0
+                                  time=c.author_date)
             for t, local in locals_:
                 tx.put_file(local, normalize_path(t.path))
-                nbytes += os.path.getsize(local)
             for path in removed:
                 tx.delete(normalize_path(path))
-            try:
-                result = tx.commit(allow_empty=True)
-                break
-            except ObjectsVanished:
-                if attempt:
-                    raise
+            return tx
+
+        result = repo.commit_retrying(build, allow_empty=True)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     _remember_md5(repo, result.commit, changed)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from blacklake_ml.core.names import validate_repo_name
 from blacklake_ml.errors import ConflictError, InvalidInput
+from blacklake_ml.storage.local import fsync_dir
 
 #: a DVC 3 object path below the remote root: ``files/md5/<2 hex>/<30 hex>[.dir]``
 OID_PATH = re.compile(r"files/md5/(?P<a>[0-9a-f]{2})/(?P<b>[0-9a-f]{30})(?P<dir>\.dir)?")
@@ -135,7 +136,7 @@ class StagingArea:
             self._makedirs(final.parent)
             os.replace(tmp, final)
             if self._fsync:
-                _fsync_dir(final.parent)
+                fsync_dir(final.parent)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -153,7 +154,7 @@ class StagingArea:
             with contextlib.suppress(FileExistsError):
                 path.mkdir()
                 if self._fsync:
-                    _fsync_dir(path.parent)
+                    fsync_dir(path.parent)
         self._dirs.add(path)
 
     def remove(self, items: Iterable[Staged]) -> None:
@@ -209,11 +210,3 @@ def _check_dir_listing(body: bytes, oid_path: str) -> None:
                                             for e in doc):
         raise InvalidInput(f"{oid_path} is not a DVC directory listing (a JSON list of "
                            "{relpath, md5} entries); nothing was stored")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from blacklake_ml.core.uri import BlacklakeURI
-from blacklake_ml.errors import ObjectsVanished
 from blacklake_ml.integrations.mlflow import recording, tracking
 from blacklake_ml.integrations.mlflow.locations import MlflowIds, ids_in
 
@@ -127,16 +126,14 @@ def commit_writes(store: Store, repo_name: str, branch: str, writes: Sequence[Wr
     took objects it deduplicated against)."""
     repo = store.repo(repo_name)
     message, meta = commit_message(writes), commit_meta(writes)
-    for attempt in range(2):
+
+    def build() -> Transaction:
         tx = repo.transaction(branch, message, meta=meta)
         for w in writes:
             w.stage(tx)
-        try:
-            return tx.commit()
-        except ObjectsVanished:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+        return tx
+
+    return repo.commit_retrying(build)
 
 
 def record_writes(store: Store, repo_name: str, commit: str, writes: Sequence[Write]) -> None:
