@@ -54,6 +54,10 @@ def seed_store(store: Store, src: Path) -> None:
     dataset_card(src / "datasets")
     hub.put(src / "datasets", "datasets", message="Add the call-center dataset",
             commit_meta={"run_id": "prep-7"})
+    # recorded lineage: the DVC stage that prepared the dataset (the commit names its run id)
+    prep = store.lineage.run("dvc", "prep-7", type="stage", name="prepare call-center audio")
+    store.lineage.record_run(prep, inputs=["s3://raw/callcenter/2026-10.tar"],
+                             outputs=["blacklake://hub/main/datasets/callcenter-de"])
     hub.put_bytes(b"line1\nline2\n", "notes.txt", message="Add notes")
     hub.create_tag("v1.0.0", "main")
     hub.create_tag("baseline", "main")

@@ -369,7 +369,15 @@ async def test_lineage_of_a_dataset_shows_what_was_trained_on_it(api: Call) -> N
     assert (data, "blacklake://ft/main/asr-de-ft", "dataset") in edges
     commit = next(n for n in doc["nodes"] if n["kind"] == "commit")
     assert commit["label"] == "Add the call-center dataset"
-    assert ("run:prep-7", commit["id"], "produced") in edges
+    # the run the commit names is the one the lineage store recorded (one node, both edges)
+    prep = "run:dvc:prep-7"
+    assert (prep, commit["id"], "produced") in edges
+    run = next(n for n in doc["nodes"] if n["id"] == prep)
+    assert run["recorded"] is True and run["system"] == "dvc"
+    assert run["facets"]["type"] == "stage" and run["label"] == "prepare call-center audio"
+    assert (prep, data, "produced") in edges  # the recorded output is this centre
+    assert ("s3://raw/callcenter/2026-10.tar", prep, "consumed") in edges
+    assert not any(n["id"] == "run:prep-7" for n in doc["nodes"])
     # An alias stays the centre's ref; two hops out, the fine-tune's base model shows up.
     alias = "blacklake://hub/champion/datasets/callcenter-de"
     status, deep = await api("GET", "lineage", params={"uri": alias, "depth": "2"})
