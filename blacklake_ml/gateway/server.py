@@ -121,6 +121,13 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
+def declares_body(h: BaseHTTPRequestHandler) -> bool:
+    """Whether the request announces a body (a length above 0, or chunked encoding)."""
+    if h.headers.get("Transfer-Encoding"):
+        return True
+    return (h.headers.get("Content-Length") or "0").strip() not in ("", "0")
+
+
 class Request:
     """One HTTP request as a route handler sees it."""
 
@@ -134,6 +141,8 @@ class Request:
         self.headers = handler.headers
         self.params = params
         self.responded = False
+        #: the whole request body has been read (the connection can serve the next request)
+        self.body_read = not declares_body(handler)
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """The first value of query parameter ``name``."""
@@ -155,6 +164,7 @@ class Request:
                 if n == 0:
                     while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass  # trailers
+                    self.body_read = True
                     return
                 left = n
                 while left:
@@ -175,6 +185,7 @@ class Request:
                 raise HttpError(400, "request body ended early")
             left -= len(piece)
             yield piece
+        self.body_read = True
 
     def body(self, limit: int = MAX_MEMORY_BODY) -> bytes:
         """The whole request body (413 above ``limit`` bytes)."""
@@ -388,23 +399,20 @@ class Gateway:
         except _Unauthorized:
             self._error(h, 401, "authentication required (HTTP basic with the token as "
                         "password, or Authorization: Bearer <token>)",
-                        {"WWW-Authenticate": 'Basic realm="blacklake"'})
+                        {"WWW-Authenticate": 'Basic realm="blacklake"'}, req=req)
         except HttpError as exc:
-            self._error(h, exc.status, str(exc))
+            self._error(h, exc.status, str(exc), req=req)
         except BlacklakeError as exc:
-            self._error(h, status_for(exc), str(exc), reason=type(exc).__name__)
+            self._error(h, status_for(exc), str(exc), reason=type(exc).__name__, req=req)
         except (BrokenPipeError, ConnectionResetError):
             h.close_connection = True  # the client went away mid-answer
         except Exception as exc:  # noqa: BLE001 - one bad request must not kill the server
             _log.exception("gateway: %s %s failed", h.command, path)
-            self._error(h, 500, f"internal error: {type(exc).__name__}")
-        finally:
-            if req is not None and not req.responded:
-                h.close_connection = True
+            self._error(h, 500, f"internal error: {type(exc).__name__}", req=req)
 
     @staticmethod
     def _error(h: _Handler, status: int, message: str, headers: dict[str, str] | None = None,
-               *, reason: str | None = None) -> None:
+               *, reason: str | None = None, req: Request | None = None) -> None:
         if getattr(h, "_bl_started", False):
             # Headers already went out: a second status line would corrupt the stream.
             h.close_connection = True
@@ -416,14 +424,18 @@ class Gateway:
             h.send_header("Content-Length", str(len(body)))
             for k, v in (headers or {}).items():
                 h.send_header(k, v)
-            # An unread request body would be parsed as the next request: close instead.
-            h.send_header("Connection", "close")
+            # An unread request body would be parsed as the next request: close then. A
+            # bodiless request (DVC's existence checks answered 404) keeps its connection.
+            close = not (req.body_read if req is not None else not declares_body(h))
+            if close:
+                h.send_header("Connection", "close")
             h.end_headers()
             if h.command != "HEAD":
                 h.wfile.write(body)
         except OSError:
-            pass
-        h.close_connection = True
+            close = True
+        if close:
+            h.close_connection = True
 
 
 class _Unauthorized(Exception):
