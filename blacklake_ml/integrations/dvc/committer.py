@@ -57,6 +57,9 @@ class BatchCommitter:
         #: the last commit failure (None after a success)
         self.last_error: BaseException | None = None
         self.commits = 0
+        #: the head commit this committer made last, per repository (read by the remote's
+        #: existence checks to know a cached head is outdated)
+        self.heads: dict[str, str] = {}
         self._commit_lock = threading.Lock()
         self._cond = threading.Condition()
         self._last_upload: dict[str, float] = {}
@@ -134,6 +137,7 @@ class BatchCommitter:
             result = self._commit(repo, items, message,
                                   {"source": "dvc-remote", "dvc.objects": len(items)})
             self._remember_md5(repo, result.commit, items)
+            self.heads[name] = result.commit  # before the staged copies go (see remote)
             self.staging.remove(items)
             self.commits += int(result.created)
             self.last_error = None

@@ -40,6 +40,8 @@ committer thread (``flush`` takes the same lock). Verified by
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +67,8 @@ if TYPE_CHECKING:
 REMOTE_BRANCH = "dvc-remote"
 #: URL prefix of the remote's routes
 PREFIX = "/dvc"
+#: seconds a branch head read from the catalog answers existence checks (see _head)
+HEAD_TTL = 1.0
 _READ = 1024 * 1024
 _REPO = r"(?P<repo>[^/]+)"
 _OID = r"(?P<oid>files/md5/[0-9a-f]{2}/[0-9a-f]{30}(?:\.dir)?)"
@@ -96,6 +100,8 @@ class DvcRemote:
         except BaseException:
             self.staging.close()
             raise
+        self._heads: dict[str, tuple[float, str | None]] = {}
+        self._heads_lock = threading.Lock()
         self._closed = False
 
     # -- the HTTP surface -----------------------------------------------------------------
@@ -192,16 +198,40 @@ class DvcRemote:
 
         if OID_PATH.fullmatch(oid_path) is None:
             return None
+        head = self._head(repo)
+        if head is None:
+            return None
+        odb = self.store.odb
+        entry = lookup(odb, odb.commit(head).tree, oid_path)
+        return entry.id if entry is not None and not entry.is_dir else None
+
+    def _head(self, repo: str) -> str | None:
+        """The remote branch's head commit in ``repo`` (None: no repo or no branch).
+
+        Read from the catalog at most every :data:`HEAD_TTL` seconds per repository: a push
+        or pull of thousands of objects asks once per object, and two catalog queries per
+        request were most of a GET's cost. Never stale in the harmful direction: the
+        committer records each head it makes *before* it drops the staged copies, and a
+        cached head that differs from it is re-read, so an object is always either staged
+        or in the head used. Another process moving the branch is seen within the TTL.
+        """
+        now = time.monotonic()
+        made = self.committer.heads.get(repo)
+        with self._heads_lock:
+            hit = self._heads.get(repo)
+            if hit is not None and now - hit[0] < HEAD_TTL and (made is None or
+                                                                 hit[1] == made):
+                return hit[1]
         try:
             r = self.store.repo(repo)
         except RepoNotFound:
-            return None
-        ref = self.store.catalog.get_ref(r.id, self.branch)
-        if ref is None:
-            return None
-        odb = self.store.odb
-        entry = lookup(odb, odb.commit(ref.commit).tree, oid_path)
-        return entry.id if entry is not None and not entry.is_dir else None
+            head = None
+        else:
+            ref = self.store.catalog.get_ref(r.id, self.branch)
+            head = ref.commit if ref is not None else None
+        with self._heads_lock:
+            self._heads[repo] = (now, head)
+        return head
 
     def exists(self, repo: str, oid_path: str) -> bool:
         """Whether the remote holds the object (staged or committed)."""
