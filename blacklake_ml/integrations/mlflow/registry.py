@@ -12,8 +12,9 @@ aliases keep their names (one registered model per repository keeps them unambig
 Versions whose source is in BlackLake map to that commit (copied into ``repo`` first when
 they live in another repository; stored content is deduplicated, so a copy costs no new
 bytes); any other source is downloaded through MLflow and committed under
-``mlflow/<NAME>/vN``. Re-importing skips versions that already have their tag and moves
-aliases that moved (each move is recorded in the alias history).
+``mlflow/<NAME>/vN``. Re-importing skips versions that already have their tag, moves
+aliases that moved and deletes the ones MLflow no longer has — unless someone changed that
+alias in BlackLake since the last import (each move is recorded in the alias history).
 """
 
 from __future__ import annotations
@@ -206,10 +207,36 @@ def import_registry(store: Store, name: str, repo: str, *, tracking_uri: str | N
         except InvalidName as exc:
             item["skipped"] = str(exc)
             continue
-        event = target.set_alias(alias, at, reason=f"MLflow alias of {name} v{version}",
-                                 by="mlflow")
+        event = target.set_alias(alias, at, reason=f"{_ALIAS_REASON.format(name=name)} "
+                                 f"v{version}", by="mlflow")
         item["moved"] = event is not None
+    report_aliases += _drop_removed_aliases(target, name, set(rm.aliases or {}))
     return {"name": name, "repo": repo, "versions": report_versions, "aliases": report_aliases}
+
+
+#: the reason an imported alias is set with; it marks the alias as following MLflow's
+_ALIAS_REASON = "MLflow alias of {name}"
+
+
+def _drop_removed_aliases(target: Repo, name: str, current: set[str]) -> list[dict[str, Any]]:
+    """Delete the aliases an earlier import set for ``name`` that MLflow no longer has.
+
+    Only an alias whose last change was made by this import follows MLflow: one a person
+    moved since is theirs and stays. Deleting compares-and-swaps on the commit it read."""
+    out: list[dict[str, Any]] = []
+    marker = _ALIAS_REASON.format(name=name) + " v"
+    for ref in target.aliases():
+        if ref.name in current:
+            continue
+        history = target.alias_history(ref.name)
+        last = history[0] if history else None
+        if last is None or last.by != "mlflow" or not last.reason.startswith(marker):
+            continue
+        target.delete_alias(ref.name, expected=ref.commit, by="mlflow",
+                            reason=f"{_ALIAS_REASON.format(name=name)}: removed in MLflow")
+        out.append({"alias": ref.name, "version": None, "commit": None, "moved": True,
+                    "removed": True})
+    return out
 
 
 def _import_one(store: Store, target: Repo, branch: str, c: Any, name: str, mv: Any,

@@ -133,6 +133,15 @@ def test_import_versions_and_aliases(store: Any, experiment: str, tmp_path: Path
     assert {a.name: a.commit for a in repo.aliases()}["champion"] == by_version["2"]["commit"]
     assert len(repo.alias_history("champion")) == 2
 
+    # an alias removed in MLflow goes too, unless someone moved it here since
+    client.delete_registered_model_alias(name, "challenger")
+    client.delete_registered_model_alias(name, "champion")
+    repo.set_alias("champion", by_version["3"]["commit"], reason="ours now", by="ada")
+    third = import_registry(store, name, "models")
+    assert [(a["alias"], a.get("removed")) for a in third["aliases"]] == [("challenger", True)]
+    assert {a.name for a in repo.aliases()} == {"champion"}
+    assert repo.alias_history("challenger")[0].action == "delete"
+
 
 def test_import_errors_change_nothing(store: Any, tracking: str) -> None:
     before = [(t.name, t.commit) for t in store.repo("models").tags()]
