@@ -122,19 +122,18 @@ class SqlLineageIndex(LineageIndex):
         return len(rows)
 
     def nodes_by_keys(self, keys: Sequence[str]) -> list[NodeRow]:
-        n = ls.lineage_nodes
-        out: list[NodeRow] = []
-        with self.catalog._tx() as conn:
-            for part in _chunks(list(keys)):
-                out.extend(_node(r) for r in conn.execute(sa.select(n).where(n.c.key.in_(part))))
-        return out
+        return self._nodes_where(ls.lineage_nodes.c.key, keys)
 
     def nodes_by_ids(self, ids: Sequence[int]) -> list[NodeRow]:
-        n = ls.lineage_nodes
+        return self._nodes_where(ls.lineage_nodes.c.id, ids)
+
+    def _nodes_where(self, column: sa.Column[Any], values: Sequence[Any]) -> list[NodeRow]:
+        """The nodes whose ``column`` is one of ``values`` (in batches)."""
         out: list[NodeRow] = []
         with self.catalog._tx() as conn:
-            for part in _chunks(list(ids)):
-                out.extend(_node(r) for r in conn.execute(sa.select(n).where(n.c.id.in_(part))))
+            for part in _chunks(list(values)):
+                out.extend(_node(r) for r in conn.execute(
+                    sa.select(ls.lineage_nodes).where(column.in_(part))))
         return out
 
     def nodes_at(self, repo: str, paths: Sequence[str], *, under: str | None = None,
