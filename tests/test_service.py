@@ -8,6 +8,7 @@ PostgreSQL.
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -953,4 +954,38 @@ def test_transaction_keeps_a_given_time_and_refuses_a_bad_one(tmp_path: Path) ->
                 r.transaction("main", "bad", time=bad)
         assert r.resolve("main") == head
     finally:
+        st.close()
+
+
+def test_reads_survive_gc_deleting_the_pack_of_cached_locations(tmp_path: Path) -> None:
+    """Locations are cached per store handle; gc repacking a sparse pack and deleting it
+    must not break the next read through a handle that cached them (it locates again)."""
+    st = Store.open(tmp_path / "home")
+    other = Store.open(tmp_path / "home")
+    try:
+        r = st.create_repo("g")
+        keep, drop = os.urandom(3 << 20), os.urandom(9 << 20)
+        r.create_branch("tmp", "main")
+        r.create_branch("side", "main")
+        with r.transaction("tmp", "both") as tx:  # one pack holds both
+            tx.put_bytes(keep, "keep.bin")
+            tx.put_bytes(drop, "drop.bin")
+        r.put_bytes(keep, "keep.bin", branch="side", message="keep only")  # deduplicated
+        out = tmp_path / "out"
+        out.mkdir()
+        r.get("side", "keep.bin", out / "a.bin")          # st caches the locations
+        r2 = other.repo("g")
+        assert r2.read_bytes("side", "keep.bin") == keep  # so does the other handle
+        r.delete_branch("tmp")
+        report = st.gc(grace=0, repack_below=0.9)
+        assert report["packs_repacked"] >= 1 and report["packs_deleted"] >= 1, report
+        r.get("side", "keep.bin", out / "b.bin")          # copy_local from a deleted pack
+        assert (out / "b.bin").read_bytes() == keep
+        assert r2.read_bytes("side", "keep.bin") == keep  # iter_file from a deleted pack
+        with r2.open("side", "keep.bin") as f:
+            f.seek(1 << 20)
+            assert f.read(1000) == keep[1 << 20:(1 << 20) + 1000]
+        assert st.fsck()["ok"]
+    finally:
+        other.close()
         st.close()

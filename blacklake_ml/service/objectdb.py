@@ -1,7 +1,11 @@
 """Typed, verified access to objects: locate in the catalog, read from packs, check hashes.
 
 Every body read is verified against its id before use. Decoded trees, files and commits are
-immutable, so they are cached (LRU, by id) for the life of the store handle.
+immutable, so they are cached (LRU, by id) for the life of the store handle. Object
+*locations* are cached too (a server answering thousands of small reads otherwise asks the
+catalog twice per file): a pack is never rewritten, so a cached location stays right until
+``gc`` deletes the pack after moving or dropping its objects; a read that finds the pack gone
+forgets the cached locations involved and locates again in the catalog, once.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from blacklake_ml.storage import ObjectStorage
 READ_SPAN = 16 * 1024 * 1024
 #: Chunks located per catalog round trip when streaming.
 LOCATE_BATCH = 2048
+#: Object locations kept per store handle (about 200 bytes each).
+LOCATION_CACHE = 100_000
 
 EMPTY_TREE_ID = EMPTY_TREE.id
 
@@ -66,6 +72,11 @@ class _LRU:
             while len(self._d) > self._cap:
                 self._d.popitem(last=False)
 
+    def discard(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._d.pop(key, None)
+
 
 class ObjectDB:
     """Reads objects of one store."""
@@ -76,24 +87,56 @@ class ObjectDB:
         self._trees = _LRU(20_000)
         self._files = _LRU(20_000)
         self._commits = _LRU(10_000)
+        self._locations = _LRU(LOCATION_CACHE)
 
     # -- raw ------------------------------------------------------------------------------
+    def locate_many(self, ids: Iterable[str]) -> dict[str, ObjectLocation]:
+        """Locations of the stored objects among ``ids`` (cached ones without asking the
+        catalog); ids not stored are absent from the result."""
+        out: dict[str, ObjectLocation] = {}
+        missing = []
+        for oid in ids:
+            loc = self._locations.get(oid)
+            if loc is None:
+                missing.append(oid)
+            else:
+                out[oid] = loc
+        if missing:
+            found = self.catalog.locate(missing)
+            for oid, loc in found.items():
+                self._locations.put(oid, loc)
+            out.update(found)
+        return out
+
+    def forget_locations(self, ids: Iterable[str]) -> None:
+        """Drop cached locations (their pack was found gone: locate them again)."""
+        self._locations.discard(ids)
+
     def locate(self, oid: str) -> ObjectLocation:
         """Location of one object or :class:`ObjectNotFound`."""
-        loc = self.catalog.locate([oid]).get(oid)
+        loc = self.locate_many([oid]).get(oid)
         if loc is None:
             raise ObjectNotFound(f"object {oid[:16]} is not in the store (run `blacklake fsck`)")
         return loc
 
     def read_raw(self, oid: str, kind: Kind) -> bytes:
         """The verified body of one object."""
-        loc = self.locate(oid)
-        if loc.kind != kind.code:
-            raise CorruptObject(f"object {oid[:16]} is a {Kind.from_code(loc.kind).value}, "
-                                f"expected a {kind.value}")
-        body = self.storage.get_bytes(pack_key(loc.pack), loc.offset, loc.offset + loc.length)
-        verify(kind, oid, body)
-        return body
+        for attempt in range(2):
+            loc = self.locate(oid)
+            if loc.kind != kind.code:
+                raise CorruptObject(f"object {oid[:16]} is a {Kind.from_code(loc.kind).value}, "
+                                    f"expected a {kind.value}")
+            try:
+                body = self.storage.get_bytes(pack_key(loc.pack), loc.offset,
+                                              loc.offset + loc.length)
+            except ObjectNotFound:
+                if attempt:
+                    raise
+                self.forget_locations([oid])  # gc moved it and deleted the old pack
+                continue
+            verify(kind, oid, body)
+            return body
+        raise AssertionError("unreachable")
 
     # -- typed ----------------------------------------------------------------------------
     def tree(self, oid: str) -> Tree:
@@ -131,13 +174,17 @@ class ObjectDB:
         wanted = [i for i in dict.fromkeys(ids) if self._files.get(i) is None]
         for start in range(0, len(wanted), LOCATE_BATCH):
             part = wanted[start:start + LOCATE_BATCH]
-            locs = self.catalog.locate(part)
+            locs = self.locate_many(part)
             for oid in part:
                 loc = locs.get(oid)
                 if loc is None:
                     raise ObjectNotFound(f"file object {oid[:16]} is missing (run fsck)")
-                body = self.storage.get_bytes(pack_key(loc.pack), loc.offset,
-                                              loc.offset + loc.length)
+                try:
+                    body = self.storage.get_bytes(pack_key(loc.pack), loc.offset,
+                                                  loc.offset + loc.length)
+                except ObjectNotFound:
+                    self.forget_locations([oid])
+                    body = self.read_raw(oid, Kind.FILE)
                 verify(Kind.FILE, oid, body)
                 self._files.put(oid, FileManifest.decode(body))
 
@@ -147,7 +194,7 @@ class ObjectDB:
         chunks = manifest.chunks
         for base in range(0, len(chunks), LOCATE_BATCH):
             part = chunks[base:base + LOCATE_BATCH]
-            locs = self.catalog.locate(cid for cid, _ in part)
+            locs = self.locate_many(cid for cid, _ in part)
             span: list[Any] | None = None
             for cid, n in part:
                 loc = locs.get(cid)
@@ -170,7 +217,13 @@ class ObjectDB:
     def _read_span(self, span: tuple[str, int, int, list[str]],
                    manifest_lengths: dict[str, int]) -> bytes:
         pack, start, end, ids = span
-        data = self.storage.get_bytes(pack_key(pack), start, end)
+        try:
+            data = self.storage.get_bytes(pack_key(pack), start, end)
+        except ObjectNotFound:
+            # The span came from cached locations and gc has deleted that pack since:
+            # read its chunks one by one from where the catalog says they are now.
+            self.forget_locations(ids)
+            return b"".join(self.read_raw(cid, Kind.CHUNK) for cid in ids)
         view = memoryview(data)
         off = 0
         for cid in ids:
@@ -226,7 +279,16 @@ class ObjectDB:
             try:
                 fd = os.open(path, os.O_RDONLY)  # type: ignore[arg-type]
             except FileNotFoundError:
-                raise ObjectNotFound(f"pack {pack} is missing (run `blacklake fsck`)") from None
+                # Located from the cache, and gc has deleted that pack since: read these
+                # chunks from where the catalog says they are now (raises if nowhere).
+                self.forget_locations(ids)
+                data = memoryview(b"".join(self.read_raw(cid, Kind.CHUNK) for cid in ids))
+                while data:
+                    n = os.pwrite(out_fd, data, out_off)
+                    data, out_off = data[n:], out_off + n
+                if progress is not None:
+                    progress.advance(end - start)
+                return
             try:
                 if end > os.fstat(fd).st_size:
                     raise CorruptObject(f"pack {pack} is truncated")
