@@ -259,36 +259,30 @@ class ObjectDB:
                    progress: Any = None) -> bool:
         """Write a file into ``out_fd`` straight from local packs; False if not possible.
 
-        Each span of chunks is verified through a read-only ``mmap`` of its pack (no copy
-        into Python) and then copied by the kernel (``copy_file_range``) to its offset in the
-        output; spans run on ``threads`` threads. The caller publishes the output only after
-        this returns, so a chunk failing verification never becomes visible.
+        The kernel copies the bytes (``copy_file_range``, one call per run of contiguous
+        spans) while the chunks are verified through read-only ``mmap`` s of the packs (no
+        copy into Python): with ``threads`` >= 2 the copy runs on a worker thread and the
+        verification here, at the same time — copies into one file serialise on its inode
+        anyway, so splitting the copy would gain nothing. The caller publishes the output
+        only after this returns, so a chunk failing verification never becomes visible.
         """
         if self.storage.local_path(pack_key("x")) is None or not hasattr(os, "copy_file_range"):
             return False
         lengths = dict(manifest.chunks)
-        jobs = []
-        pos = 0
-        for span in self._spans(manifest):
-            jobs.append((span, pos))
-            pos += span[2] - span[1]
+        jobs = self._local_spans(manifest)
 
-        def run(job: tuple[tuple[str, int, int, list[str]], int]) -> None:
-            (pack, start, end, ids), out_off = job
-            path = self.storage.local_path(pack_key(pack))
+        def pack_path(pack: str) -> str:
+            return str(self.storage.local_path(pack_key(pack)))
+
+        def open_pack(pack: str) -> int:
             try:
-                fd = os.open(path, os.O_RDONLY)  # type: ignore[arg-type]
+                return os.open(pack_path(pack), os.O_RDONLY)
             except FileNotFoundError:
-                # Located from the cache, and gc has deleted that pack since: read these
-                # chunks from where the catalog says they are now (raises if nowhere).
-                self.forget_locations(ids)
-                data = memoryview(b"".join(self.read_raw(cid, Kind.CHUNK) for cid in ids))
-                while data:
-                    n = os.pwrite(out_fd, data, out_off)
-                    data, out_off = data[n:], out_off + n
-                if progress is not None:
-                    progress.advance(end - start)
-                return
+                raise ObjectNotFound(f"pack {pack} is missing (run `blacklake fsck`)") from None
+
+        def verify(job: tuple[tuple[str, int, int, list[str]], int]) -> None:
+            (pack, start, end, ids), _ = job
+            fd = open_pack(pack)
             try:
                 if end > os.fstat(fd).st_size:
                     raise CorruptObject(f"pack {pack} is truncated")
@@ -312,20 +306,60 @@ class ObjectDB:
                             off += n
                 if bad is not None:
                     raise CorruptObject(f"corrupt chunk object {bad[:16]} in pack {pack}")
-                _copy_range(fd, out_fd, start, end - start, out_off)
             finally:
                 os.close(fd)
             if progress is not None:
                 progress.advance(end - start)
 
+        def copy_all() -> None:
+            # Runs of spans back to back in one pack are one kernel copy.
+            runs: list[list[Any]] = []
+            for (pack, start, end, _), out_off in jobs:
+                last = runs[-1] if runs else None
+                if last is not None and last[0] == pack and last[2] == start \
+                        and last[3] + (last[2] - last[1]) == out_off:
+                    last[2] = end
+                else:
+                    runs.append([pack, start, end, out_off])
+            for pack, start, end, out_off in runs:
+                fd = open_pack(pack)
+                try:
+                    _copy_range(fd, out_fd, start, end - start, out_off)
+                finally:
+                    os.close(fd)
+
         if threads <= 1 or len(jobs) <= 1:
             for job in jobs:
-                run(job)
-        else:
-            with ThreadPoolExecutor(max_workers=threads,
-                                    thread_name_prefix="blacklake-copy") as pool:
-                list(pool.map(run, jobs))
+                verify(job)
+            copy_all()
+            return True
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="blacklake-copy") as pool:
+            copying = pool.submit(copy_all)
+            try:
+                for job in jobs:
+                    if copying.done() and copying.exception() is not None:
+                        break  # reported below
+                    verify(job)
+            finally:
+                copying.result()  # wait for the copy either way; raise its error first
         return True
+
+    def _local_spans(self, manifest: FileManifest, *, relocate: bool = True
+                     ) -> list[tuple[tuple[str, int, int, list[str]], int]]:
+        """``(span, offset in the file)`` for every span of ``manifest``; spans whose pack
+        is gone (cached locations of a pack gc has deleted since) are located again."""
+        jobs: list[tuple[tuple[str, int, int, list[str]], int]] = []
+        pos = 0
+        for span in self._spans(manifest):
+            jobs.append((span, pos))
+            pos += span[2] - span[1]
+        gone = {p for p in {span[0] for span, _ in jobs}
+                if not os.path.exists(str(self.storage.local_path(pack_key(p))))}
+        if gone and relocate:
+            self.forget_locations(cid for span, _ in jobs if span[0] in gone
+                                  for cid in span[3])
+            return self._local_spans(manifest, relocate=False)
+        return jobs
 
     def read_file(self, manifest: FileManifest) -> bytes:
         """A whole file's content in memory (small files)."""
