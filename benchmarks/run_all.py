@@ -22,7 +22,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["put_large", "dedup_versions", "put_many", "commit_small", "get",
-              "put_extract", "search_quality", "search_scale", "dvc_remote"]
+              "put_extract", "search_quality", "search_scale", "dvc_remote",
+              "mlflow_artifacts"]
 #: Arguments one benchmark always gets (search_quality exits 2 on a miss unless told not to:
 #: here the verdict is read from its JSON like every other one).
 EXTRA = {"search_quality": ["--no-fail"]}
@@ -38,6 +39,7 @@ HEADLINE = {
     "search_quality": ("ndcg.hybrid", "hybrid nDCG@10 (beats bm25 and dense)"),
     "search_scale": ("p50_ms", "ms p50 hybrid query over 100k models (< 30)"),
     "dvc_remote": ("storage_ratio", "of a directory remote's bytes for 2 checkpoint versions"),
+    "mlflow_artifacts": ("storage_ratio", "of file:// artifact bytes for 5 checkpoint runs"),
 }
 
 
