@@ -11,6 +11,7 @@ import contextlib
 import gc
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -137,6 +138,17 @@ def write_random_file(path: str | os.PathLike[str], size: int, piece: int = PIEC
             f.write(os.urandom(n))
             left -= n
     return p
+
+
+def rewrite_regions(buf: bytearray, rng: random.Random, *, fraction: float = 0.05,
+                    regions: int = 20, start: int = 0) -> None:
+    """Overwrite ~``fraction`` of ``buf[start:]`` with random bytes in ``regions`` scattered
+    regions, in place: the "checkpoint after some training" model every dedup figure uses."""
+    size = len(buf) - start
+    run = max(1, int(size * fraction / regions))
+    for _ in range(regions):
+        off = rng.randrange(start, len(buf) - run)
+        buf[off:off + run] = os.urandom(run)
 
 
 def warm(*paths: str | os.PathLike[str]) -> int:

@@ -31,10 +31,7 @@ INSERT_BYTES = 4096
 def next_version(prev: bytes, version: int, rng: random.Random) -> bytes:
     """``prev`` with ~5% rewritten in scattered regions (plus an insertion for version 4)."""
     buf = bytearray(prev)
-    region = max(1, int(len(buf) * CHANGED / REGIONS))
-    for _ in range(REGIONS):
-        off = rng.randrange(0, len(buf) - region)
-        buf[off:off + region] = os.urandom(region)
+    c.rewrite_regions(buf, rng, fraction=CHANGED, regions=REGIONS)
     if version == INSERT_AT_VERSION:
         at = min(INSERT_OFFSET, len(buf) // 2)
         buf[at:at] = os.urandom(INSERT_BYTES)

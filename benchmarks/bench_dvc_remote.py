@@ -43,16 +43,11 @@ def make_project(root: Path, files: int, big: int, seed: int) -> Path:
     return p
 
 
-def new_version(path: Path, seed: int, fraction: float = 0.05, regions: int = 20) -> None:
-    """Overwrite ~``fraction`` of ``path``'s bytes in ``regions`` scattered regions (the
-    checkpoint model of bench_dedup_versions.py: some tensors changed, the rest kept)."""
-    rng = random.Random(seed)
-    size = path.stat().st_size
-    run = max(1, int(size * fraction / regions))
-    with path.open("r+b") as f:
-        for _ in range(regions):
-            f.seek(rng.randrange(0, size - run))
-            f.write(rng.randbytes(run))
+def new_version(path: Path, seed: int) -> None:
+    """Rewrite ~5% of ``path`` in 20 scattered regions (see ``_common.rewrite_regions``)."""
+    data = bytearray(path.read_bytes())
+    c.rewrite_regions(data, random.Random(seed))
+    path.write_bytes(data)
 
 
 def use_remote(project: Path, name: str) -> None:

@@ -41,10 +41,7 @@ def checkpoint_versions(root: Path, size: int, versions: int, seed: int = 7) -> 
     out = []
     for v in range(versions):
         if v:
-            run = max(1, size // 20 // 20)
-            for _ in range(20):
-                off = rng.randrange(first, len(data) - run)
-                data[off:off + run] = os.urandom(run)
+            c.rewrite_regions(data, rng, start=first)
         d = root / f"ckpt-{v}"
         d.mkdir(parents=True)
         (d / "model.safetensors").write_bytes(data)
