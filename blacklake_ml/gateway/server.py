@@ -242,6 +242,41 @@ class Request:
         for piece in chunks:
             h.wfile.write(piece)
 
+    def send_ranged(self, size: int, pieces: Callable[[int, int], Iterable[bytes]], *,
+                    headers: dict[str, str] | None = None,
+                    range_header: str | None = None) -> None:
+        """Answer with a body of ``size`` bytes, honouring one ``Range``: ``200`` with all
+        of it, ``206`` with ``Content-Range``, or ``416`` with ``Content-Range: bytes */size``.
+
+        ``pieces(start, end)`` yields the bytes of ``[start, end)`` (not called for
+        ``HEAD``). ``range_header`` overrides the request's ``Range`` (``None`` by default
+        means: take the request's; pass ``""`` to send everything, e.g. after ``If-Range``).
+        """
+        out = dict(headers or {})
+        out.setdefault("Accept-Ranges", "bytes")
+        header = self.headers.get("Range") if range_header is None else range_header
+        try:
+            rng = parse_range(header, size)
+        except HttpError as exc:
+            if exc.status != 416:
+                raise
+            keep = {k: v for k, v in out.items() if k == "ETag"}
+            self.send(416, orjson.dumps({"error": str(exc)}), content_type="application/json",
+                      headers={"Content-Range": f"bytes */{size}", **keep})
+            return
+        if rng is None:
+            self.send_stream(_lazy(pieces, 0, size), size, headers=out)
+            return
+        start, end = rng
+        out["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        self.send_stream(_lazy(pieces, start, end), end - start, status=206, headers=out)
+
+
+def _lazy(pieces: Callable[[int, int], Iterable[bytes]], start: int, end: int
+          ) -> Iterator[bytes]:
+    """``pieces(start, end)``, started only when iterated (a ``HEAD`` never is)."""
+    yield from pieces(start, end)
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -373,7 +408,7 @@ class Gateway:
         req: Request | None = None
         try:
             header_ok = self.authorized(h.headers.get("Authorization"))
-            sig = (parse_qs(url.query).get("sig") or [""])[0]
+            sig = "" if header_ok else (parse_qs(url.query).get("sig") or [""])[0]
             signed_ok = bool(sig) and hmac.compare_digest(sig, self.sign(path))
             if not (header_ok or signed_ok):
                 raise _Unauthorized

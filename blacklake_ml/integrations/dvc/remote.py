@@ -44,10 +44,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from blacklake_ml.errors import PathNotFound, RepoNotFound
-from blacklake_ml.gateway import Gateway, HttpError, Request, Route, parse_range
+from blacklake_ml.gateway import Gateway, HttpError, Request, Route
+from blacklake_ml.gateway.files import stored_pieces
 from blacklake_ml.integrations.dvc.committer import (
     BATCH_BYTES,
     BATCH_FILES,
@@ -152,7 +153,8 @@ class DvcRemote:
             else:
                 try:
                     size = os.fstat(fd).st_size
-                    self._answer(req, size, etag, lambda a, b: _read_fd(fd, a, b))
+                    req.send_ranged(size, lambda a, b: _read_fd(fd, a, b),
+                                    headers={"ETag": etag})
                 finally:
                     os.close(fd)
                 return
@@ -160,36 +162,8 @@ class DvcRemote:
         if found is None:
             raise HttpError(404, f"no object {oid_path} in the DVC remote of {repo!r}")
         manifest = self.store.odb.file(found)
-
-        def pieces(start: int, end: int) -> Iterator[bytes]:
-            if start == 0 and end == manifest.size:
-                threads = 2 if manifest.size > 8 * _READ else 1
-                yield from self.store.odb.iter_file(manifest, threads=threads)
-                return
-            from blacklake_ml.service.read import BlobReader
-
-            reader = BlobReader(self.store.odb, manifest, oid_path)
-            reader.seek(start)
-            left = end - start
-            while left > 0:
-                piece = reader.read(min(left, _READ))
-                if not piece:
-                    break
-                left -= len(piece)
-                yield piece
-
-        self._answer(req, manifest.size, etag, pieces)
-
-    @staticmethod
-    def _answer(req: Request, size: int, etag: str, pieces: Any) -> None:
-        rng = parse_range(req.headers.get("Range"), size)
-        headers = {"Accept-Ranges": "bytes", "ETag": etag}
-        if rng is None:
-            req.send_stream(pieces(0, size), size, headers=headers)
-            return
-        start, end = rng
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-        req.send_stream(pieces(start, end), end - start, status=206, headers=headers)
+        req.send_ranged(manifest.size, stored_pieces(self.store.odb, manifest, oid_path),
+                        headers={"ETag": etag})
 
     # -- the Python surface ---------------------------------------------------------------
     def find(self, repo: str, oid_path: str) -> str | None:
