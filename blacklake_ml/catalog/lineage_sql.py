@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -12,20 +12,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from blacklake_ml.catalog import lineage_schema as ls
+from blacklake_ml.catalog.batches import chunks as _chunks
 from blacklake_ml.catalog.lineage_base import Direction, EdgeRow, EdgeSpec, LineageIndex, NodeRow
 from blacklake_ml.errors import CatalogError, InvalidInput
 
 if TYPE_CHECKING:
     from blacklake_ml.catalog.sql import SqlCatalog
 
-_BATCH = 500
 #: a concurrent writer inserting the same node key makes our insert fail; try again
 _RETRIES = 5
-
-
-def _chunks(items: Sequence[Any], n: int = _BATCH) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
 
 
 def _node(r: Any) -> NodeRow:

@@ -18,19 +18,14 @@ from sqlalchemy.engine import Connection
 
 from blacklake_ml.catalog import schema as t
 from blacklake_ml.catalog import search_schema as s
+from blacklake_ml.catalog.batches import chunks as _chunks
 from blacklake_ml.catalog.search_base import NUMERIC_FACETS, CardDoc, CardRow, Filter, SearchIndex
 
 if TYPE_CHECKING:
     from blacklake_ml.catalog.sql import SqlCatalog
 
-_BATCH = 500
 #: above this many allowed ids, full-text filtering intersects in Python (see fulltext)
 SMALL_ID_SET = 500
-
-
-def _chunks(items: Sequence[Any], n: int = _BATCH) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
 
 
 def _json_ids(ids: Sequence[int]) -> str:

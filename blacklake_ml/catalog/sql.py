@@ -33,6 +33,7 @@ from blacklake_ml.catalog.base import (
     RefRow,
     RepoRow,
 )
+from blacklake_ml.catalog.batches import chunks as _chunks
 from blacklake_ml.catalog.lifecycle_sql import SqlLifecycleMixin, deployed_commits_in
 from blacklake_ml.catalog.lineage_sql import SqlLineageIndex
 from blacklake_ml.catalog.search_sql import SqlSearchIndex
@@ -48,12 +49,6 @@ from blacklake_ml.errors import (
 )
 
 HEAD_REVISION = "0004"
-_BATCH = 500  # ids per IN (...) query: well under SQLite's variable limit
-
-
-def _chunks(items: Sequence[Any], n: int = _BATCH) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
 
 
 def _commit_from_row(r: Any) -> CommitRow:
