@@ -17,12 +17,20 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import pickletools
 import struct
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from blacklake_ml.extract._pickle_policy import TORCH_DTYPES, is_dangerous, is_safe
+from blacklake_ml.extract._pickle_policy import (
+    TORCH_DTYPES,
+    as_loaded,
+    describe,
+    is_allowed,
+    is_checked_call,
+    resolve,
+)
 from blacklake_ml.extract._util import LimitExceeded, clip
 
 #: payloads (bytes/str) longer than this are skipped, not read
@@ -39,17 +47,23 @@ MAX_BYTES = 4 * 1024**3
 #: nested pickles (joblib object arrays) followed
 MAX_NESTING = 4
 
-_RENAMED = {"__builtin__": "builtins", "copy_reg": "copyreg", "_compat_pickle": "copyreg"}
+_CANONICAL_INT = re.compile(rb"[+-]?(?:0|[1-9][0-9]*)")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_<>][A-Za-z0-9_<>]*)*")
 
 
 class Global:
-    """A global referenced by the pickle (never imported)."""
+    """A global referenced by the pickle (never imported): ``module``/``name`` as the unpickler
+    would import it (after protocol < 3 renames); ``allowed`` when the pair is on the
+    allow-list, ``checked`` when its calls are judged by their arguments."""
 
-    __slots__ = ("module", "name")
+    __slots__ = ("allowed", "checked", "module", "name")
 
-    def __init__(self, module: str, name: str) -> None:
+    def __init__(self, module: str, name: str, allowed: bool = False,
+                 checked: bool = False) -> None:
         self.module = module
         self.name = name
+        self.allowed = allowed
+        self.checked = checked
 
     @property
     def full(self) -> str:
@@ -69,9 +83,10 @@ class Node:
     BUILD passed to ``__setstate__``.
     """
 
-    __slots__ = ("args", "callee", "elems", "items", "kind", "state")
+    __slots__ = ("args", "builds", "callee", "elems", "items", "kind", "state")
 
     def __init__(self, kind: str, callee: Any = None, args: Any = ()) -> None:
+        self.builds = 0
         self.kind = kind
         self.callee = callee
         self.args = args
@@ -86,14 +101,15 @@ class Node:
 
     def get(self, key: str) -> Any:
         """The value of string key ``key`` in ``items`` or a dict ``state`` (None if absent)."""
-        for k, v in self.items:
+        # later entries win, as in a real dict (a duplicate key replaces the earlier value)
+        for k, v in reversed(self.items):
             if k == key:
                 return v
         st = self.state
         if isinstance(st, tuple) and st and isinstance(st[0], Node):
             st = st[0]
         if isinstance(st, Node) and st is not self:
-            for k, v in st.items:
+            for k, v in reversed(st.items):
                 if k == key:
                     return v
         return None
@@ -146,30 +162,56 @@ class Tensor:
 
 @dataclass
 class GlobalsLog:
-    """Every global referenced, in first-seen order, with its classification."""
+    """Every global referenced, in first-seen order, with its classification.
 
-    trusted_prefixes: tuple[str, ...] = ()
+    ``unsafe`` maps each offending global *as written* (``sklearn._config.os.system``) or
+    construct to the reason shown to users (what it resolves to, what it does);
+    ``anomalies`` lists what made the scan unsure (loaders would read a value differently,
+    a form the writing library never produces): such a pickle is never judged safe.
+    ``lenient`` ignores globals that cannot be imported at all (names that are not dotted
+    identifiers): used for the secondary reading of joblib files, where array bytes are
+    parsed as opcodes.
+    """
+
+    trusted_prefixes: tuple[str, ...] = ()  # accepted for compatibility; never trusted
     seen: dict[str, None] = field(default_factory=dict)
-    unsafe: dict[str, None] = field(default_factory=dict)
+    unsafe: dict[str, str] = field(default_factory=dict)
     dangerous: dict[str, None] = field(default_factory=dict)
+    anomalies: dict[str, None] = field(default_factory=dict)
+    lenient: bool = False
 
-    def record(self, module: str, name: str) -> Global:
-        """The :class:`Global` for ``module.name``, classified on first sight."""
-        module = _RENAMED.get(module, module)
-        g = Global(clip(module, 256), clip(name, 256))
-        full = g.full
-        if full not in self.seen and len(self.seen) < 10_000:
-            self.seen[full] = None
-            if is_dangerous(full):
-                self.dangerous[full] = None
-            if not is_safe(full, self.trusted_prefixes):
-                self.unsafe[full] = None
+    def record(self, module: str, name: str, proto: int = 4) -> Global:
+        """The :class:`Global` the unpickler would import for ``module``/``name`` at
+        protocol ``proto``, classified on first sight."""
+        written = f"{clip(module, 256)}.{clip(name, 256)}"
+        module, name = as_loaded(module, name, proto)
+        module, name = clip(module, 256), clip(name, 256)
+        allowed = is_allowed(module, name)
+        checked = not allowed and is_checked_call(module, name)
+        g = Global(module, name, allowed, checked)
+        if self.lenient and not (_IDENT.fullmatch(module) and _IDENT.fullmatch(name)):
+            return g  # not importable: the loader fails here, nothing runs
+        if written not in self.seen and len(self.seen) < 10_000:
+            self.seen[written] = None
+            if not allowed and not checked:
+                target = resolve(module, name)
+                what = describe(target)
+                if what:
+                    self.dangerous[target] = None
+                shown = written if target == written else f"{written} (resolves to {target})"
+                self.unsafe[written] = (f"global {shown}: not on the allow-list"
+                                        + (f"; {what}" if what else ""))
         return g
 
-    def flag(self, what: str) -> None:
+    def flag(self, what: str, reason: str | None = None) -> None:
         """Record an always-unsafe construct (extension codes, computed global names)."""
         self.seen.setdefault(what, None)
-        self.unsafe.setdefault(what, None)
+        self.unsafe.setdefault(what, reason or what)
+
+    def anomaly(self, what: str) -> None:
+        """Record something that makes the reading uncertain (never judged safe)."""
+        if len(self.anomalies) < 100:
+            self.anomalies.setdefault(what, None)
 
 
 # -- tensors ------------------------------------------------------------------------------------
@@ -270,6 +312,7 @@ class _Stream:
         self.f = f
         self.max_bytes = max_bytes
         self.consumed = 0
+        self._pending = b""
         self._end = -1  # file size when seekable (payloads are then skipped by seeking)
         try:
             if f.seekable():
@@ -285,12 +328,24 @@ class _Stream:
             raise LimitExceeded(f"pickle stream longer than {self.max_bytes} bytes")
 
     def read(self, n: int) -> bytes:
-        data = self.f.read(n) or b""
+        head, self._pending = self._pending[:n], self._pending[n:]
+        data = head + ((self.f.read(n - len(head)) or b"") if n > len(head) else b"")
         self._count(len(data))
         return data
 
+    def at_end(self) -> bool:
+        """Whether the input is exhausted (peeks one byte, kept for the next read)."""
+        if self._pending:
+            return False
+        self._pending = self.f.read(1) or b""
+        return not self._pending
+
     def readline(self) -> bytes:
-        line = self.f.readline(MAX_LINE + 1)
+        head, self._pending = self._pending, b""
+        if head == b"\n":
+            line = head
+        else:
+            line = head + self.f.readline(MAX_LINE + 1 - len(head))
         self._count(len(line))
         if len(line) > MAX_LINE:
             raise LimitExceeded(f"pickle text line longer than {MAX_LINE} bytes")
@@ -303,6 +358,9 @@ class _Stream:
         if n < 0:
             raise ValueError("negative skip")
         self._count(n)
+        if self._pending and n:
+            n -= len(self._pending)
+            self._pending = b""
         if self._end >= 0:
             here = self.f.tell()
             if here + n > self._end:
@@ -336,32 +394,66 @@ _MARKED = frozenset({"TUPLE", "LIST", "DICT", "FROZENSET", "APPENDS", "SETITEMS"
 class PickleMachine:
     """Runs pickles from a stream symbolically; see the module docstring.
 
-    ``joblib=True`` understands joblib's layout, where the bytes of each numpy array follow
-    the ``NumpyArrayWrapper`` that describes it (object arrays as a nested pickle).
+    ``joblib=True`` follows joblib's layout, where the bytes of each numpy array follow the
+    ``NumpyArrayWrapper`` that describes it; object arrays are a nested pickle that joblib reads
+    with the *plain* unpickler, and so does this machine. Only the wrapper form joblib itself
+    writes is followed; any other form is an anomaly (the array size could be misjudged).
+    ``on_nested`` is called with the bytes of a nested torch file a checked call loads
+    (``torch.storage._load_from_bytes``) and returns False when that file is not safe.
     """
 
     def __init__(self, f: ByteStream, log: GlobalsLog, *, joblib: bool = False,
-                 max_bytes: int = MAX_BYTES) -> None:
+                 max_bytes: int = MAX_BYTES, on_nested: Any = None) -> None:
         self.stream = _Stream(f, max_bytes)
         self.log = log
         self.joblib = joblib
+        self.on_nested = on_nested
         self.ops = 0
+        self.proto = 0
         #: joblib arrays seen: (shape, numpy type string)
         self.arrays: list[tuple[tuple[int, ...] | None, str]] = []
         #: persistent ids seen (PyTorch storages), the first MAX_MEMO of them
         self.persids: list[Any] = []
 
+    # -- arguments, read the way CPython's unpickler reads them -----------------------------
+    def _line(self, what: str) -> bytes:
+        line = self.stream.readline()
+        if not line.endswith(b"\n"):
+            raise ValueError(f"no newline at the end of the {what} argument")
+        return line[:-1]
+
+    def _int_line(self, name: str) -> Any:
+        data = self._line(name)
+        if name == "INT" and data in (b"00", b"01"):
+            return data == b"01"
+        text = data[:-1] if name == "LONG" and data.endswith(b"L") else data
+        if not _CANONICAL_INT.fullmatch(text):
+            # pickle's C and Python unpicklers and pickletools disagree on such literals
+            # (C strtol reads 010 as 8, Python int(.., 0) refuses it, pickletools says 10)
+            self.log.anomaly(f"non-canonical {name} literal {clip(repr(data), 40)} "
+                             "(loaders read it differently)")
+            return UNKNOWN
+        return int(text)
+
     def _arg(self, op: pickletools.OpcodeInfo) -> Any:
-        spec = _PAYLOADS.get(op.name)
+        name = op.name
+        if name in ("INT", "LONG"):
+            return self._int_line(name)
+        if name in ("GLOBAL", "INST"):
+            # CPython decodes both lines as UTF-8, with no escape processing
+            module = self._line(name).decode("utf-8")
+            gname = self._line(name).decode("utf-8")
+            return module, gname
+        spec = _PAYLOADS.get(name)
         if spec is None:
             return op.arg.reader(self.stream) if op.arg is not None else None  # type: ignore[arg-type]
         fmt, kind = spec
         raw = self.stream.read(struct.calcsize(fmt))
         if len(raw) != struct.calcsize(fmt):
-            raise ValueError(f"truncated pickle in {op.name} length")
+            raise ValueError(f"truncated pickle in {name} length")
         (n,) = struct.unpack(fmt, raw)
         if n < 0:
-            raise ValueError(f"negative length in {op.name}")
+            raise ValueError(f"negative length in {name}")
         if kind == "long":
             if n > 4096:
                 self.stream.skip(n)
@@ -375,7 +467,7 @@ class PickleMachine:
             return Blob(n)
         data = self.stream.read(n)
         if len(data) != n:
-            raise ValueError(f"truncated pickle: {op.name} wants {n} bytes")
+            raise ValueError(f"truncated pickle: {name} wants {n} bytes")
         if kind == "str":
             return data.decode("utf-8", "surrogatepass")
         if kind == "str8":
@@ -383,9 +475,19 @@ class PickleMachine:
         return data
 
     def run(self, depth: int = 0) -> Any:
-        """Execute one pickle (to its STOP) symbolically and return what it would build."""
+        """Execute one pickle (to its STOP) symbolically and return what it would build.
+
+        Each call is one fresh unpickler, as each ``pickle.load`` is: the protocol starts at
+        0 and ``PROTO`` changes it (it decides protocol < 3 renames)."""
         if depth > MAX_NESTING:
             raise LimitExceeded("pickles nested too deeply")
+        saved_proto, self.proto = self.proto, 0
+        try:
+            return self._run(depth)
+        finally:
+            self.proto = saved_proto
+
+    def _run(self, depth: int) -> Any:
         stack: list[Any] = []
         marks: list[int] = []  # stack positions of MARKs, as in CPython's unpickler
         memo: dict[int, Any] = {}
@@ -420,10 +522,60 @@ class PickleMachine:
             if len(stack) > MAX_STACK or len(memo) > MAX_MEMO or len(marks) > MAX_STACK:
                 raise LimitExceeded("pickle stack or memo exceeds the limit")
 
+    def _callee(self, obj: Any, what: str) -> None:
+        """A call or instantiation of ``obj``: only imported globals are judged by name;
+        calling an object the pickle built (``obj.__call__``) is never trusted."""
+        if isinstance(obj, Global):
+            return
+        if obj is UNKNOWN:
+            return  # already flagged where the unknown value came from
+        self.log.flag(f"<{what} of a built object>",
+                      f"{what} of an object the pickle built (runs its __call__/__new__), "
+                      "not of an imported global")
+
+    def _mutates_global(self, obj: Any, what: str) -> None:
+        if isinstance(obj, Global):
+            self.log.flag(f"<{what} on {obj.full}>",
+                          f"{what} on the imported object {obj.full} (changes loaded code)")
+
+    def _checked_call(self, func: Global, args: Any) -> None:
+        """Judge a call of a :data:`~._pickle_policy.CHECKED_CALLS` global by its arguments."""
+        fn = (func.module, func.name)
+        if fn == ("torch.storage", "_load_from_bytes"):
+            data = args[0] if isinstance(args, tuple) and len(args) == 1 else None
+            if isinstance(data, bytes) and self.on_nested is not None:
+                if not self.on_nested(data):
+                    self.log.flag(func.full + "(<bytes>)",
+                                  f"global {func.full} loads a nested torch file that is not "
+                                  "safe")
+                return
+            if isinstance(data, Blob):
+                self.log.anomaly(f"{func.full} loads a nested file too large to scan")
+                return
+            self.log.flag(func.full, f"global {func.full}: loads its argument as a torch "
+                                     "file, which could not be checked")
+            return
+        # numpy's _ufunc_reconstruct(module, name): imports module and returns module.name
+        ok = False
+        if isinstance(args, tuple) and len(args) == 2 and all(isinstance(a, str) for a in args):
+            mod, uname = args
+            if mod in ("numpy", "numpy.core.umath", "numpy._core.umath") and \
+                    _IDENT.fullmatch(uname) and "." not in uname:
+                import numpy
+
+                ok = isinstance(getattr(numpy, uname, None), numpy.ufunc)
+        if not ok:
+            self.log.flag(f"{func.full}({clip(repr(args), 80)})",
+                          f"global {func.full} imports {clip(repr(args), 80)}: not a numpy "
+                          "ufunc")
+
     def _step(self, name: str, arg: Any, stack: list[Any], marks: list[int],
               memo: dict[int, Any], depth: int) -> None:
         push = stack.append
-        if name in ("PROTO", "FRAME", "READONLY_BUFFER"):
+        if name == "PROTO":
+            self.proto = int(arg)
+            return
+        if name in ("FRAME", "READONLY_BUFFER"):
             return
         if name in _PUSH_ARG:
             push(arg)
@@ -452,11 +604,13 @@ class PickleMachine:
             self._marked(name, arg, self._pop_mark(stack, marks), stack)
         elif name == "APPEND":
             v = stack.pop()
+            self._mutates_global(stack[-1], "APPEND")
             if isinstance(stack[-1], Node):
                 stack[-1].elems.append(v)
         elif name == "SETITEM":
             v = stack.pop()
             k = stack.pop()
+            self._mutates_global(stack[-1], "SETITEM")
             if isinstance(stack[-1], Node):
                 stack[-1].items.append((k, v))
         elif name == "POP":
@@ -473,39 +627,49 @@ class PickleMachine:
         elif name == "MEMOIZE":
             memo[len(memo)] = stack[-1]
         elif name in ("EXT1", "EXT2", "EXT4"):
-            self.log.flag(f"copyreg.extension[{arg}]")
+            self.log.flag(f"copyreg.extension[{arg}]",
+                          f"extension code {arg}: imports whatever copyreg's registry names")
             push(UNKNOWN)
         elif name == "GLOBAL":
-            module, _, gname = str(arg).partition(" ")
-            push(self.log.record(module, gname))
+            module, gname = arg
+            push(self.log.record(module, gname, self.proto))
         elif name == "STACK_GLOBAL":
             gname = stack.pop()
             module = stack.pop()
             if isinstance(module, str) and isinstance(gname, str):
-                push(self.log.record(module, gname))
+                push(self.log.record(module, gname, self.proto))
             else:
-                self.log.flag("<computed global name>")
+                self.log.flag("<computed global name>",
+                              "STACK_GLOBAL with a module or name the scanner cannot read")
                 push(UNKNOWN)
         elif name == "REDUCE":
             args = stack.pop()
             func = stack.pop()
+            self._callee(func, "call")
+            if isinstance(func, Global) and func.checked:
+                self._checked_call(func, args)
             push(_call(func, args))
         elif name == "NEWOBJ":
             args = stack.pop()
             cls = stack.pop()
+            self._callee(cls, "instantiation")
             push(Node("new", cls, args))
         elif name == "NEWOBJ_EX":
             stack.pop()  # kwargs
             args = stack.pop()
             cls = stack.pop()
+            self._callee(cls, "instantiation")
             push(Node("new", cls, args))
         elif name == "BUILD":
             state = stack.pop()
             obj = stack[-1]
+            self._mutates_global(obj, "BUILD")
             if isinstance(obj, Node):
                 obj.state = state
+                obj.builds += 1
                 if self.joblib and obj.callee_name == "joblib.numpy_pickle.NumpyArrayWrapper":
                     self._skip_joblib_array(obj, depth)
+                    stack[-1] = Node("array", None)  # joblib replaces the wrapper by the array
         elif name in ("PERSID", "BINPERSID"):
             pid = arg if name == "PERSID" else stack.pop()
             if len(self.persids) < MAX_MEMO:
@@ -534,41 +698,127 @@ class PickleMachine:
                 n = Node("dict")
                 n.items = pairs
                 stack.append(n)
-            elif isinstance(stack[-1], Node):
-                stack[-1].items.extend(pairs)
+            else:
+                self._mutates_global(stack[-1], "SETITEMS")
+                if isinstance(stack[-1], Node):
+                    stack[-1].items.extend(pairs)
         elif name in ("APPENDS", "ADDITEMS"):
+            self._mutates_global(stack[-1], name)
             if isinstance(stack[-1], Node):
                 stack[-1].elems.extend(items)
         elif name == "OBJ":
+            self._callee(items[0], "instantiation")
             stack.append(Node("new", items[0], tuple(items[1:])))
         elif name == "INST":
-            module, _, cname = str(arg).partition(" ")
-            stack.append(Node("new", self.log.record(module, cname), tuple(items)))
+            module, cname = arg
+            stack.append(Node("new", self.log.record(module, cname, self.proto),
+                              tuple(items)))
         # POP_MARK: the items are simply dropped
 
+    # -- joblib ------------------------------------------------------------------------------
+    def _wrapper_attrs(self, wrapper: Node) -> dict[str, Any] | None:
+        """The attributes joblib reads from a wrapper, when it has exactly the form joblib
+        writes (``NEWOBJ`` of the class with no arguments, one ``BUILD`` with a dict of
+        distinct string keys); None for any other form."""
+        if wrapper.kind != "new" or wrapper.args != () or wrapper.builds != 1:
+            return None
+        st = wrapper.state
+        if not isinstance(st, Node) or st.kind != "dict" or st.elems:
+            return None
+        keys = [k for k, _ in st.items]
+        allowed = {"subclass", "shape", "order", "dtype", "allow_mmap",
+                   "numpy_array_alignment_bytes"}
+        if len(keys) != len(set(keys)) or not all(isinstance(k, str) and k in allowed
+                                                  for k in keys):
+            return None
+        return dict(st.items)
+
+    @staticmethod
+    def _dtype(node: Any, depth: int = 0) -> Any:
+        """The numpy dtype a ``numpy.dtype(...)`` call + state would build, or None (also
+        for structured dtypes, whose state holds the fields' own dtypes)."""
+        if not (isinstance(node, Node) and node.kind == "call"
+                and node.callee_name == "numpy.dtype" and isinstance(node.args, tuple)
+                and 1 <= len(node.args) <= 3 and isinstance(node.args[0], str)
+                and all(isinstance(a, bool) for a in node.args[1:]) and node.builds <= 1
+                and depth <= 8):
+            return None
+        st = node.state
+        if st is not None:
+            st = _dtype_state(st, depth)
+            if st is None:
+                return None
+        import numpy
+
+        try:
+            dt = numpy.dtype(*node.args)
+            if st is not None:
+                dt.__setstate__(st)
+            return dt
+        except Exception:  # noqa: BLE001 - joblib's load would fail on this dtype too
+            return None
+
     def _skip_joblib_array(self, wrapper: Node, depth: int) -> None:
-        """Skip the array bytes joblib wrote right after this wrapper's BUILD."""
-        shape = _shape(wrapper.get("shape"))
-        dtype = wrapper.get("dtype")
-        typestr, itemsize = "?", 0
-        if isinstance(dtype, Node) and isinstance(dtype.args, tuple) and dtype.args:
-            typestr = str(dtype.args[0])
-            st = dtype.state
-            if isinstance(st, tuple) and len(st) > 5 and isinstance(st[5], int) and st[5] > 0:
-                itemsize = st[5]
-            else:
-                digits = "".join(c for c in typestr if c.isdigit())
-                itemsize = int(digits) if digits else 0
-        self.arrays.append((shape, typestr))
-        if typestr.startswith("O"):
-            # object arrays are a nested, self-contained pickle
-            self.run(depth + 1)
+        """Skip the array bytes joblib reads right after this wrapper's BUILD, exactly as
+        ``NumpyArrayWrapper.read_array`` computes their length (numpy's own itemsize)."""
+        attrs = self._wrapper_attrs(wrapper)
+        dtype = self._dtype(attrs.get("dtype")) if attrs is not None else None
+        shape = _shape(attrs.get("shape")) if attrs is not None else None
+        if attrs is None or dtype is None or shape is None:
+            self.log.anomaly("joblib array wrapper in a form joblib does not write (the "
+                             "array's length in the file cannot be known)")
+            raise LimitExceeded("unreadable joblib array wrapper")
+        self.arrays.append((shape, dtype.str))
+        if dtype.hasobject:
+            # joblib reads object arrays with the plain unpickler: no joblib layout inside
+            saved = self.joblib
+            self.joblib = False
+            try:
+                self.run(depth + 1)
+            finally:
+                self.joblib = saved
             return
-        if shape is None or itemsize <= 0:
-            raise ValueError("joblib array wrapper without a readable shape/dtype")
-        if wrapper.get("numpy_array_alignment_bytes") is not None:
+        count = 1
+        for d in shape:  # joblib multiplies as int64: wrap the same way
+            count = (count * d) & 0xFFFFFFFFFFFFFFFF
+        if count >= 1 << 63:
+            raise ValueError("joblib array with a negative element count")
+        if attrs.get("numpy_array_alignment_bytes") is not None:
             pad = self.stream.read(1)
             if len(pad) != 1:
                 raise ValueError("truncated joblib array padding")
-            self.stream.skip(pad[0])
-        self.stream.skip(math.prod(shape) * itemsize)
+            if pad[0]:
+                self.stream.skip(pad[0])
+        self.stream.skip(count * dtype.itemsize)
+
+
+_MISSING = object()
+
+
+def _dtype_state(v: Any, depth: int) -> Any:
+    """A dtype's pickled state as real values (nested field dtypes built with numpy), or
+    None when it holds anything else."""
+    out = _state_value(v, depth)
+    return None if out is _MISSING else out
+
+
+def _state_value(v: Any, depth: int) -> Any:
+    if depth > 16:
+        return _MISSING
+    if v is None or isinstance(v, (bool, int, float, str, bytes)):
+        return v
+    if isinstance(v, tuple):
+        items = [_state_value(x, depth + 1) for x in v]
+        return _MISSING if any(x is _MISSING for x in items) else tuple(items)
+    if isinstance(v, Node) and v.kind == "dict" and not v.elems:
+        d = {}
+        for k, x in v.items:
+            val = _state_value(x, depth + 1)
+            if not isinstance(k, str) or val is _MISSING:
+                return _MISSING
+            d[k] = val
+        return d
+    if isinstance(v, Node) and v.callee_name == "numpy.dtype":
+        dt = PickleMachine._dtype(v, depth + 1)
+        return _MISSING if dt is None else dt
+    return _MISSING

@@ -27,8 +27,6 @@ MAX_DATA_PKL = 64 * 1024 * 1024
 MAX_LISTED = 1000
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 EXTENSIONS = (".pt", ".pth", ".bin", ".ckpt")
-#: classes a whole-model pickle instantiates from torch itself (loading needs torch anyway)
-TRUSTED_PREFIXES = ("torch.nn.modules.",)
 _OPTIMIZER_KEYS = ("optim", "scheduler", "scaler")
 #: bytes per element, to check that the (unread) storages are all there
 ITEMSIZE = {
@@ -75,7 +73,7 @@ def _from_zip(src: Source) -> dict[str, Any]:
     names = [i.filename for i in infos]
     torchscript = any("/code/" in n for n in names) and any(
         n.endswith("constants.pkl") for n in names)
-    log = GlobalsLog(TRUSTED_PREFIXES + (("__torch__.",) if torchscript else ()))
+    log = GlobalsLog()
     data = member_source(src, zf, pkls[0], MAX_DATA_PKL)
     machine = PickleMachine(SourceReader(data), log)
     extra = {"layout": "zip", "archive_members": len(infos)}
@@ -98,7 +96,7 @@ def _from_zip(src: Source) -> dict[str, Any]:
 
 
 def _from_legacy(src: Source) -> dict[str, Any]:
-    log = GlobalsLog(TRUSTED_PREFIXES)
+    log = GlobalsLog()
     reader = SourceReader(src)
     machine = PickleMachine(reader, log)
     legacy: list[bool] = []
@@ -167,11 +165,13 @@ def _facts(src: Source, machine: PickleMachine, log: GlobalsLog, steps: list[Any
     details["globals"] = list(log.seen)[:200]
     if log.dangerous:
         details["dangerous"] = list(log.dangerous)
-    details["scan_complete"] = complete and error is None
+    details["scan_complete"] = complete and error is None and not log.anomalies
     if note:
         details["note"] = note
     if log.unsafe:
         facts["unsafe"] = list(log.unsafe)
+    if log.anomalies:
+        details["anomalies"] = list(log.anomalies)
     details["pickle_ops"] = machine.ops
     if error:
         raise ExtractionError(error, facts)

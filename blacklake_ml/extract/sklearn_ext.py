@@ -40,8 +40,6 @@ EXTENSIONS = (".pkl", ".pickle", ".joblib", ".sav")
 MAX_DECOMPRESSED = 1024 * 1024 * 1024
 #: largest total declared size of a .skops archive handed to skops (it reads every member)
 MAX_SKOPS_TOTAL = 512 * 1024 * 1024
-#: modules whose classes a scikit-learn pickle may instantiate (loading needs sklearn anyway)
-TRUSTED_PREFIXES = ("sklearn.", "scipy.sparse.")
 _CHUNK = 256 * 1024
 
 
@@ -147,7 +145,7 @@ def scan_pickle_file(src: Source) -> dict[str, Any]:
     if kind is not None:
         stream = io.BufferedReader(_Decompressed(cast(IO[bytes], raw), kind, MAX_DECOMPRESSED),
                                    _CHUNK)
-    log = GlobalsLog(TRUSTED_PREFIXES)
+    log = GlobalsLog()
     machine = PickleMachine(stream, log, joblib=True)
     root: Any = None
     complete, note, error = True, None, None
@@ -189,12 +187,14 @@ def scan_pickle_file(src: Source) -> dict[str, Any]:
         details["compression"] = kind
     if machine.arrays:
         details["joblib_arrays"] = len(machine.arrays)
-    details["scan_complete"] = complete and error is None
+    details["scan_complete"] = complete and error is None and not log.anomalies
     if note:
         details["note"] = note
     details["pickle_ops"] = machine.ops
     if log.unsafe:
         facts["unsafe"] = list(log.unsafe)
+    if log.anomalies:
+        details["anomalies"] = list(log.anomalies)
     if error:
         raise ExtractionError(error, facts)
     return facts
