@@ -1,16 +1,21 @@
 """Convert scikit-learn models to ONNX (``pip install 'blacklake-ml[convert]'``).
 
 Converting means *loading* the model, which for a pickle means running whatever code it names.
-So: ``.skops`` files load through ``skops.io.load`` trusting only the types
-``get_untrusted_types`` reports and only when they are scikit-learn / numpy types; pickles and
-joblib files load only with ``trusted=True`` (the caller vouches for the file), and even then
-never when the opcode scan finds a known code-execution primitive such as ``os.system``.
+So every file is first judged by the scanner (:mod:`blacklake_ml.scan`), on the very bytes that
+are then loaded (read once into memory, so the file cannot change in between), and anything
+whose verdict is not ``safe`` is refused — even with ``trusted=True`` — unless the caller
+passes ``accept_risks`` naming every reason the scanner gave (an explicit, reviewed override).
+Beyond that, ``.skops`` files load through ``skops.io.load`` trusting only the types
+``get_untrusted_types`` reports and only when they are scikit-learn / numpy types, and pickles
+and joblib files load only with ``trusted=True`` (the caller vouches for the file).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,46 +34,63 @@ class ConversionError(BlacklakeError):
     """skl2onnx could not convert the estimator (unsupported model or options)."""
 
 
-def _load_skops(path: Path, trusted: bool) -> tuple[Any, list[str]]:
+def _checked_bytes(path: Path, accept_risks: Sequence[str]) -> bytes:
+    """The file's bytes, after the scanner judged exactly these bytes ``safe`` (or the caller
+    accepted every reason it gave); :class:`UntrustedModel` otherwise."""
+    from blacklake_ml.extract.local import BytesSource
+    from blacklake_ml.scan import SAFE, scan_source
+
+    data = path.read_bytes()
+    verdict = scan_source(BytesSource(path.name, data))
+    if verdict.verdict == SAFE:
+        return data
+    missing = [r for r in verdict.reasons if r not in set(accept_risks)]
+    if missing or not verdict.reasons:
+        shown = "; ".join(missing[:5]) or "no reason given"
+        raise UntrustedModel(
+            f"refusing to load {path.name}: the scanner says {verdict.verdict} ({shown}). "
+            "Loading it could run code; trusted=True does not override this. To load it "
+            "anyway, pass accept_risks=[...] listing every reason (see `blacklake scan "
+            f"{path} --json`).")
+    return data
+
+
+def _load_skops(path: Path, data: bytes, trusted: bool) -> tuple[Any, list[str]]:
     import skops.io
 
-    types = list(skops.io.get_untrusted_types(file=path))
+    types = list(skops.io.get_untrusted_types(data=data))
     foreign = [t for t in types if t.split(".", 1)[0] not in TRUSTABLE_MODULES]
     if foreign and not trusted:
         raise UntrustedModel(
             f"{path.name} needs types outside scikit-learn/numpy to load: "
             f"{', '.join(foreign[:10])}; loading them can run their code. Pass trusted=True "
             "only if you trust the file's author.")
-    return skops.io.load(path, trusted=types), types
+    return skops.io.loads(data, trusted=types), types
 
 
-def _load_pickle(path: Path, trusted: bool) -> Any:
+def _load_pickle(path: Path, data: bytes, trusted: bool) -> Any:
     if not trusted:
         raise UntrustedModel(
             f"{path.name} is a pickle: loading it executes whatever code it references, so a "
             "malicious file takes over this process. Pass trusted=True only for files you "
             "created or fully trust, or save the model with skops (.skops) instead.")
-    from blacklake_ml.extract.local import LocalFileSource
-    from blacklake_ml.extract.sklearn_ext import scan_pickle_file
-
-    scan = scan_pickle_file(LocalFileSource(path))
-    dangerous = scan.get("details", {}).get("dangerous", [])
-    if dangerous:
-        raise UntrustedModel(f"refusing to load {path.name} even though trusted=True: it "
-                             f"references {', '.join(dangerous[:10])}")
     import joblib
 
-    return joblib.load(path)
+    return joblib.load(io.BytesIO(data))
 
 
 def sklearn_to_onnx(src_path: str | os.PathLike[str], dst_path: str | os.PathLike[str], *,
-                    trusted: bool = False, target_opset: int | None = None) -> dict[str, Any]:
+                    trusted: bool = False, target_opset: int | None = None,
+                    accept_risks: Sequence[str] = ()) -> dict[str, Any]:
     """Convert a fitted scikit-learn estimator stored at ``src_path`` to ONNX at ``dst_path``.
 
     The input is one float tensor ``input`` of shape ``[None, n_features_in_]`` (taken from the
     estimator); classifiers output ``label`` and a ``probabilities`` tensor. The ONNX model is validated with ``onnx.checker`` before it is written (to a
     temporary name, then renamed). Returns a summary: estimator class, feature count, opsets,
     input and output names, destination path and size, and for ``.skops`` the trusted types.
+
+    The file is refused unless the scanner judges it ``safe`` (see the module docstring);
+    ``accept_risks`` overrides that only when it lists every reason the scanner gives.
     """
     try:
         import onnx
@@ -81,13 +103,14 @@ def sklearn_to_onnx(src_path: str | os.PathLike[str], dst_path: str | os.PathLik
         raise InvalidInput(f"no such file: {src}")
     suffix = src.suffix.lower()
     trusted_types: list[str] | None = None
-    if suffix == ".skops":
-        estimator, trusted_types = _load_skops(src, trusted)
-    elif suffix in PICKLE_SUFFIXES:
-        estimator = _load_pickle(src, trusted)
-    else:
+    if suffix != ".skops" and suffix not in PICKLE_SUFFIXES:
         raise InvalidInput(f"unsupported model file {src.name!r}: expected .skops or a pickle "
                            f"({', '.join(PICKLE_SUFFIXES)})")
+    data = _checked_bytes(src, accept_risks)
+    if suffix == ".skops":
+        estimator, trusted_types = _load_skops(src, data, trusted)
+    else:
+        estimator = _load_pickle(src, data, trusted)
     n_features = getattr(estimator, "n_features_in_", None)
     try:
         n_features = int(n_features) if n_features is not None else None

@@ -98,3 +98,70 @@ def test_unfitted_and_unsupported_inputs(tmp_path: Path) -> None:
     (tmp_path / "model.txt").write_text("hi")
     with pytest.raises(InvalidInput, match="unsupported model file"):
         sklearn_to_onnx(tmp_path / "model.txt", tmp_path / "x.onnx")
+
+
+def _global_call(module: str, name: str, arg: str, proto: int = 4) -> bytes:
+    """A pickle that calls ``module.name(arg)``: STACK_GLOBAL at protocol 4, GLOBAL below."""
+    if proto >= 4:
+        def s(t: str) -> bytes:
+            b = t.encode()
+            return b"\x8c" + bytes([len(b)]) + b
+        return b"\x80\x04" + s(module) + s(name) + b"\x93" + s(arg) + b"\x85R."
+    return (b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\n"
+            + b"X" + len(arg).to_bytes(4, "little") + arg.encode() + b"\x85R.")
+
+
+@pytest.mark.parametrize("module,name,proto", [
+    ("posixpath", "os.system", 4),          # denylist gap: os reached through posixpath
+    ("sklearn._config", "os.system", 4),    # a trusted prefix followed by a dotted path
+    ("torch.serialization", "os.system", 4),
+    ("timeit", "timeit", 4),
+    ("cProfile", "run", 4),
+    ("pydoc", "pipepager", 4),
+    ("cPickle", "loads", 2),                 # protocol 2: renamed to pickle.loads on load
+    ("numpy.testing._private.utils", "runstring", 4),
+    ("code", "InteractiveInterpreter", 4),
+])
+def test_convert_refuses_anything_not_allow_listed(tmp_path: Path, module: str, name: str,
+                                                   proto: int) -> None:
+    marker = tmp_path / "PWNED"
+    src = tmp_path / "model.pkl"
+    src.write_bytes(_global_call(module, name, f"touch {marker}", proto))
+    with pytest.raises(UntrustedModel, match="refusing to load"):
+        sklearn_to_onnx(src, tmp_path / "m.onnx", trusted=True)
+    assert not marker.exists() and not (tmp_path / "m.onnx").exists()
+
+
+def test_convert_refuses_an_incomplete_scan(tmp_path: Path) -> None:
+    # protocol 0 INT with a base prefix: loaders and pickletools read it differently
+    src = tmp_path / "model.pkl"
+    src.write_bytes(b"I0x10\n.")
+    with pytest.raises(UntrustedModel, match="unknown"):
+        sklearn_to_onnx(src, tmp_path / "m.onnx", trusted=True)
+
+
+def test_accept_risks_must_name_every_reason(sklearn_files: dict[str, Any],
+                                             xy: tuple[np.ndarray, np.ndarray],
+                                             tmp_path: Path) -> None:
+    import math
+    import pickle
+
+    from blacklake_ml.extract.local import LocalFileSource
+    from blacklake_ml.scan import scan_source
+
+    model = joblib.load(sklearn_files["lr_joblib"]) if "lr_joblib" in sklearn_files else None
+    if model is None:
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(max_iter=200).fit(*xy)
+    model.extra_ = math.sqrt  # pickled by reference: a global outside the allow-list
+    src = tmp_path / "model.pkl"
+    src.write_bytes(pickle.dumps(model))
+    reasons = scan_source(LocalFileSource(src)).reasons
+    assert any("math.sqrt" in r for r in reasons)
+    with pytest.raises(UntrustedModel, match="math.sqrt"):
+        sklearn_to_onnx(src, tmp_path / "m.onnx", trusted=True)
+    with pytest.raises(UntrustedModel):
+        sklearn_to_onnx(src, tmp_path / "m.onnx", trusted=True, accept_risks=["other"])
+    result = sklearn_to_onnx(src, tmp_path / "m.onnx", trusted=True, accept_risks=reasons)
+    assert result["n_features"] == xy[0].shape[1]
