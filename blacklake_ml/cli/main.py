@@ -28,6 +28,7 @@ from blacklake_ml.cli import (
     mlflow_cmds,
     ref_cmds,
     repo_cmds,
+    scan_cmds,
     search_cmds,
     serve_cmds,
     wandb_cmds,
@@ -152,7 +153,7 @@ def cli(ctx: click.Context, home: str | None, storage: str | None, catalog: str 
 
 
 for _module in (admin_cmds, repo_cmds, data_cmds, history_cmds, ref_cmds, merge_cmds,
-                search_cmds, lifecycle_cmds, lab_cmds, lineage_cmds, mlflow_cmds, dvc_cmds,
+                search_cmds, scan_cmds, lifecycle_cmds, lab_cmds, lineage_cmds, mlflow_cmds, dvc_cmds,
                 serve_cmds, wandb_cmds):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

@@ -753,7 +753,7 @@ class PickleMachine:
         try:
             dt = numpy.dtype(*node.args)
             if st is not None:
-                dt.__setstate__(st)
+                dt.__setstate__(st)  # type: ignore[attr-defined]
             return dt
         except Exception:  # noqa: BLE001 - joblib's load would fail on this dtype too
             return None

@@ -10,6 +10,7 @@ be read whole (encrypted, over the caps, a bad CRC) leaves the archive ``unknown
 from __future__ import annotations
 
 import ast
+from functools import partial
 import posixpath
 import tarfile
 import zipfile
@@ -120,7 +121,7 @@ def scan_zip(src: Source, depth: int) -> Verdict:
             if kind == "keras" and info.filename == "config.json":
                 mv = frameworks.scan_keras_config(member.read(0, member.size))
             elif kind == "pytorch" and info.filename.endswith(".pkl"):
-                mv = scan_pickle(lambda m=member: SourceReader(m), joblib=False)
+                mv = scan_pickle(partial(SourceReader, member), joblib=False)
             else:
                 mv = _scan(member, depth + 1)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
@@ -200,7 +201,7 @@ def scan_tar(src: Source, depth: int) -> Verdict:
             # torch reads each of these as pickles interleaved with raw storage bytes; the
             # interleaving cannot be followed without torch's layout, so every pickle the
             # member starts with is judged and a member not read to its end stays unknown
-            pv = scan_pickle(lambda s=member: SourceReader(s), joblib=False)
+            pv = scan_pickle(partial(SourceReader, member), joblib=False)
             v.merge(pv, label)
             if m.name in ("storages", "tensors") and pv.verdict == SAFE:
                 v.add(UNKNOWN, label + "legacy storage layout: pickles between raw tensor "

@@ -25,7 +25,7 @@ from blacklake_ml.core.objects import TreeEntry
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.extract import registry
 from blacklake_ml.search.sketch import SKETCH_MIN_SIZE, sketch_rows
-from blacklake_ml.search.sources import StoredDirView, StoredSource
+from blacklake_ml.service.sources import StoredDirView, StoredSource
 from blacklake_ml.search.text import build_card
 from blacklake_ml.service.diff import diff_trees
 from blacklake_ml.service.trees import lookup, walk_files

@@ -38,6 +38,7 @@ from blacklake_ml.errors import (
 )
 from blacklake_ml.service import history, lifecycle, read
 from blacklake_ml.service import merge as merging
+from blacklake_ml.service import safety as safety_mod
 from blacklake_ml.service.commit import CommitResult, Transaction, backoff, publish
 from blacklake_ml.service.diff import TreeDiff, diff_trees, entry_json
 from blacklake_ml.service.packs import PackWriter
@@ -267,18 +268,34 @@ class Repo:
             raise PathNotFound(f"no such path at {ref}: {path or '/'}")
         return entry
 
-    def ls(self, ref: str = "main", path: str = "", *, recursive: bool = False
-           ) -> list[dict[str, Any]]:
-        """Entries at ``path``: a directory's children, or the file itself."""
+    def ls(self, ref: str = "main", path: str = "", *, recursive: bool = False,
+           safety: bool = True) -> list[dict[str, Any]]:
+        """Entries at ``path``: a directory's children, or the file itself. File entries
+        carry the scanner's ``"safety"`` verdict and ``"safety_reasons"`` unless
+        ``safety=False``."""
         path = normalize_path(path)
         entry = self.entry(ref, path)
         odb = self.store.odb
         if not entry.is_dir:
-            return [entry_json(path, entry)]
-        if recursive:
-            return [entry_json(p, e) for p, e in walk_files(odb, entry.id, path)]
-        return [entry_json(f"{path}/{e.name}" if path else e.name, e)
-                for e in odb.tree(entry.id)]
+            out = [entry_json(path, entry)]
+        elif recursive:
+            out = [entry_json(p, e) for p, e in walk_files(odb, entry.id, path)]
+        else:
+            out = [entry_json(f"{path}/{e.name}" if path else e.name, e)
+                   for e in odb.tree(entry.id)]
+        if safety:
+            safety_mod.annotate(odb, self.store.catalog.search_index(), out)
+        return out
+
+    def safety(self, ref: str, path: str) -> dict[str, Any]:
+        """The scanner's verdict on the file at ``path``: ``{"verdict": "safe"|"unsafe"|
+        "unknown", "format", "reasons"}`` (cached by content; see :mod:`.safety`)."""
+        entry = self.entry(ref, path)
+        if entry.is_dir:
+            raise InvalidInput(f"{path} is a directory: scan its files")
+        npath = normalize_path(path)
+        return safety_mod.verdicts(self.store.odb, self.store.catalog.search_index(),
+                                   [(npath, entry.id)])[entry.id]
 
     def open(self, ref: str, path: str) -> read.BlobReader:
         """A seekable binary file object for the file at ``path``.
