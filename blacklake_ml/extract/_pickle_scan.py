@@ -674,7 +674,11 @@ class PickleMachine:
             pid = arg if name == "PERSID" else stack.pop()
             if len(self.persids) < MAX_MEMO:
                 self.persids.append(pid)
-            push(PersId(pid))
+            if isinstance(pid, tuple) and len(pid) >= 2 and pid[0] == "module" and \
+                    isinstance(pid[1], Global):
+                push(pid[1])  # legacy torch.load returns the class the id names (data[0])
+            else:
+                push(PersId(pid))
         else:  # pragma: no cover - every opcode of pickletools is handled above
             raise ValueError(f"unsupported pickle opcode {name}")
 

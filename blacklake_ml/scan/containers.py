@@ -15,13 +15,13 @@ import posixpath
 import tarfile
 import zipfile
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from blacklake_ml.extract._util import LimitExceeded
 from blacklake_ml.extract.base import Source
 from blacklake_ml.extract.local import SliceSource, SourceReader
 from blacklake_ml.scan import frameworks
-from blacklake_ml.scan.pickles import scan_pickle
+from blacklake_ml.scan.pickles import Opener, scan_pickle
 from blacklake_ml.scan.verdict import SAFE, UNKNOWN, Verdict
 
 #: members of one archive scanned before giving up (unknown)
@@ -107,8 +107,10 @@ def scan_zip(src: Source, depth: int) -> Verdict:
         if info.flag_bits & 0x1:
             v.add(UNKNOWN, label + "encrypted member cannot be scanned")
             continue
+        pickled = kind == "pytorch" and info.filename.endswith(".pkl")
         if info.file_size > MAX_MEMBER or (
-                info.compress_size and info.file_size > MAX_RATIO * info.compress_size
+                not pickled and info.compress_size
+                and info.file_size > MAX_RATIO * info.compress_size
                 and info.file_size > 64 * 1024 * 1024):
             v.add(UNKNOWN, label + f"member of {info.file_size} bytes not scanned (limit)")
             continue
@@ -117,13 +119,17 @@ def scan_zip(src: Source, depth: int) -> Verdict:
         if kind == "keras" and info.filename.endswith(".weights.h5"):
             continue  # weights only; the layers (and any code) are in config.json
         try:
-            member = _member_source(src, zf, info)
-            if kind == "keras" and info.filename == "config.json":
-                mv = frameworks.scan_keras_config(member.read(0, member.size))
-            elif kind == "pytorch" and info.filename.endswith(".pkl"):
-                mv = scan_pickle(partial(SourceReader, member), joblib=False)
+            mv: Verdict
+            if pickled:
+                # streamed straight from the archive (inflated as read, never held whole):
+                # the machine's own byte and opcode caps bound the work
+                mv = scan_pickle(cast(Opener, partial(zf.open, info)), joblib=False)
             else:
-                mv = _scan(member, depth + 1)
+                member = _member_source(src, zf, info)
+                if kind == "keras" and info.filename == "config.json":
+                    mv = frameworks.scan_keras_config(member.read(0, member.size))
+                else:
+                    mv = _scan(member, depth + 1)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
             v.add(UNKNOWN, label + f"member could not be read whole: {e}")
             continue
