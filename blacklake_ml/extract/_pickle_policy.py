@@ -153,6 +153,12 @@ def allowed_pairs() -> frozenset[tuple[str, str]]:
     return _load_lists()
 
 
+@lru_cache(maxsize=1)
+def allowed_modules() -> frozenset[str]:
+    """Every module some listed pair lives in (importing one of them is harmless)."""
+    return frozenset(m for m, _ in allowed_pairs()) | {"torch", "numpy", "numpy.dtypes"}
+
+
 def as_loaded(module: str, name: str, proto: int) -> tuple[str, str]:
     """The pair ``pickle.Unpickler.find_class`` imports for ``module``/``name`` at ``proto``:
     protocols below 3 go through :mod:`_compat_pickle`'s Python 2 renames first."""

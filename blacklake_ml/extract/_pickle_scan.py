@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from blacklake_ml.extract._pickle_policy import (
     TORCH_DTYPES,
+    allowed_modules,
     as_loaded,
     describe,
     is_allowed,
@@ -189,8 +190,10 @@ class GlobalsLog:
         allowed = is_allowed(module, name)
         checked = not allowed and is_checked_call(module, name)
         g = Global(module, name, allowed, checked)
-        if self.lenient and not (_IDENT.fullmatch(module) and _IDENT.fullmatch(name)):
-            return g  # not importable: the loader fails here, nothing runs
+        if self.lenient and not _IDENT.fullmatch(module):
+            return g  # no module of that name can be imported: the loader fails here
+        if self.lenient and not _IDENT.fullmatch(name) and module in allowed_modules():
+            return g  # a listed module is imported, then the lookup of the name fails
         if written not in self.seen and len(self.seen) < 10_000:
             self.seen[written] = None
             if not allowed and not checked:
@@ -333,6 +336,11 @@ class _Stream:
         self._count(len(data))
         return data
 
+    def skip_to(self, position: int) -> None:
+        """Skip forward to absolute stream ``position`` (no-op if already past it)."""
+        if position > self.consumed:
+            self.skip(position - self.consumed)
+
     def at_end(self) -> bool:
         """Whether the input is exhausted (peeks one byte, kept for the next read)."""
         if self._pending:
@@ -410,6 +418,11 @@ class PickleMachine:
         self.on_nested = on_nested
         self.ops = 0
         self.proto = 0
+        #: stream position where the current FRAME ends (None outside frames)
+        self.frame_end: int | None = None
+        #: where the frame holding the last STOP ended (the next pickle of a stream starts
+        #: there: unpicklers read whole frames, bytes after a STOP inside one are skipped)
+        self.stop_frame_end: int | None = None
         #: joblib arrays seen: (shape, numpy type string)
         self.arrays: list[tuple[tuple[int, ...] | None, str]] = []
         #: persistent ids seen (PyTorch storages), the first MAX_MEMO of them
@@ -482,10 +495,12 @@ class PickleMachine:
         if depth > MAX_NESTING:
             raise LimitExceeded("pickles nested too deeply")
         saved_proto, self.proto = self.proto, 0
+        saved_frame, self.frame_end = self.frame_end, None
         try:
             return self._run(depth)
         finally:
             self.proto = saved_proto
+            self.frame_end = saved_frame
 
     def _run(self, depth: int) -> Any:
         stack: list[Any] = []
@@ -502,6 +517,8 @@ class PickleMachine:
             self.ops += 1
             if self.ops > MAX_OPS:
                 raise LimitExceeded(f"more than {MAX_OPS} pickle opcodes")
+            if self.frame_end is not None and pos >= self.frame_end:
+                self.frame_end = None
             try:
                 arg = self._arg(op)
             except (ValueError, struct.error, UnicodeDecodeError) as e:
@@ -509,8 +526,19 @@ class PickleMachine:
                     raise
                 raise ValueError(f"malformed pickle at byte {pos} ({op.name}): {e}") from None
             name = op.name
+            if self.frame_end is not None and self.stream.tell() > self.frame_end:
+                # CPython's C unpickler then reads the rest of a line from *after* the frame
+                # and the Python one refuses: the loaders disagree on what follows
+                self.log.anomaly(f"{name} at byte {pos} runs past the end of its frame "
+                                 "(loaders read it differently)")
+            if name == "FRAME":
+                if self.frame_end is not None and pos < self.frame_end:
+                    self.log.anomaly(f"a new frame at byte {pos} starts inside another")
+                self.frame_end = self.stream.tell() + int(arg)
             try:
                 if name == "STOP":
+                    # the loader read the whole frame ahead: a following load starts after it
+                    self.stop_frame_end = self.frame_end
                     return stack.pop()
                 self._step(name, arg, stack, marks, memo, depth)
             except IndexError:

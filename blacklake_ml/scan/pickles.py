@@ -69,6 +69,8 @@ def _read(open_stream: Opener, *, joblib: bool, lenient: bool,
         for i in range(MAX_SEQUENCE):
             if legacy and i >= 4:
                 break  # after the storage keys a legacy file holds raw storage bytes
+            if machine.stop_frame_end is not None:
+                machine.stream.skip_to(machine.stop_frame_end)
             if machine.stream.at_end():
                 return log, machine, values, None, False
             try:

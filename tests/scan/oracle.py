@@ -51,13 +51,31 @@ class Recorder(pickle.Unpickler):
     def __init__(self, f: Any) -> None:
         super().__init__(f)
         self.seen: list[str] = []
+        self.pairs: list[tuple[str, str]] = []
 
     def find_class(self, module: str, name: str) -> Any:  # noqa: D102
         self.seen.append(f"{module}.{name}")
+        self.pairs.append((module, name))
         return _stub_class(module, name)
 
     def persistent_load(self, pid: Any) -> Any:  # noqa: D102
         return _Stub()
+
+
+def record_pairs(data: bytes) -> list[tuple[str, str]]:
+    """``(module, name)`` pairs ``pickle.load`` looks up, across a stream of pickles."""
+    f = io.BytesIO(data)
+    pairs: list[tuple[str, str]] = []
+    while True:
+        r = Recorder(f)
+        try:
+            r.load()
+        except Exception:  # noqa: BLE001
+            pairs += r.pairs
+            return pairs
+        pairs += r.pairs
+        if f.tell() >= len(data):
+            return pairs
 
 
 def record(data: bytes, sequence: bool = True) -> tuple[list[str], bool]:

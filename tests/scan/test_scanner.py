@@ -127,6 +127,8 @@ def _scanner_globals(data: bytes, joblib: bool) -> list[str]:
     try:
         while True:
             m.run()
+            if m.stop_frame_end is not None:
+                m.stream.skip_to(m.stop_frame_end)
             if m.stream.at_end():
                 break
     except Exception:  # noqa: BLE001 - the loader stops at the same error
