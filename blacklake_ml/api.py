@@ -16,7 +16,10 @@ from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.search.engine import Mode, Searcher, SearchHit, SearchParams
 from blacklake_ml.search.indexer import Indexer, SyncReport, make_listener
 from blacklake_ml.search.similar import SimilarHit, similar
+from blacklake_ml.scan import worst
+from blacklake_ml.service import safety
 from blacklake_ml.service.store import Store as ServiceStore
+from blacklake_ml.service.trees import walk_files
 from blacklake_ml.storage import ObjectStorage
 
 
@@ -46,7 +49,36 @@ class Store(ServiceStore):
         (``["language=de", "parameters<1e9"]``). ``mode`` "bm25" or "dense" ranks by one
         side only (for comparison).
         """
-        return self.searcher().search(query, k=k, repo=repo, filters=filters, mode=mode)
+        hits = self.searcher().search(query, k=k, repo=repo, filters=filters, mode=mode)
+        self._annotate_safety(hits)
+        return hits
+
+    def _annotate_safety(self, hits: list[SearchHit]) -> None:
+        """Give each hit the scanner's verdict: its file's, or the worst of its folder's
+        files (a model folder is as safe as its least safe file)."""
+        odb = self.odb
+        members: dict[int, list[tuple[str, str]]] = {}
+        for i, h in enumerate(hits):
+            if not h.object_id:
+                continue
+            try:
+                files = [(p, e.id) for p, e in walk_files(odb, h.object_id, h.path)]
+            except Exception:  # noqa: BLE001 - not a tree: the card is one file
+                files = [(h.path, h.object_id)]
+            members[i] = files
+        found = safety.verdicts(odb, self.catalog.search_index(),
+                                [f for fs in members.values() for f in fs])
+        for i, files in members.items():
+            docs = [found[fid] for _, fid in files if fid in found]
+            if not docs:
+                continue
+            hits[i].safety = worst(*(d["verdict"] for d in docs))
+            reasons: list[str] = []
+            for (p, fid) in files:
+                d = found.get(fid)
+                if d and d["verdict"] != "safe":
+                    reasons += [f"{p}: {r}" for r in d.get("reasons", [])[:3]]
+            hits[i].safety_reasons = reasons[:20]
 
     def similar(self, uri: str, *, limit: int = 20) -> list[SimilarHit]:
         """Stored files sharing chunks with the file at ``uri``, and card lineage."""

@@ -241,7 +241,9 @@ def test_ls_json_and_human(demo: BL) -> None:
     top = demo.json("ls", "blacklake://demo/main/data")
     assert [(e["path"], e["kind"]) for e in top] == [("data/a.txt", "file"), ("data/d", "dir")]
     assert top[0]["size"] == 5 and len(top[0]["id"]) == 64 and top[0]["meta"] == {}
-    assert set(top[0]) == {"path", "kind", "size", "id", "meta"}
+    assert set(top[0]) == {"path", "kind", "size", "id", "meta", "safety", "safety_reasons"}
+    assert top[0]["safety"] == "safe" and top[0]["safety_reasons"] == []
+    assert "safety" not in top[1]  # folders: their files carry their own
     deep = demo.json("ls", "--recursive", "blacklake://demo/main")
     assert [e["path"] for e in deep] == ["data/a.txt", "data/d/b.txt", "data/d/e/c.bin"]
     assert all(e["kind"] == "file" for e in deep)
@@ -811,3 +813,40 @@ def test_ctrl_c_during_put_commits_nothing(tmp_path: Path) -> None:
     assert [c["message"] for c in log] == ["Initialize repository"]
     r = _proc(home, "fsck", "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["ok"], r.stdout
+
+
+def test_scan_and_ls_show_safety(bl: BL, tmp_path: Path) -> None:
+    """`blacklake scan` (local paths and stored URIs) and `ls --json` agree on a verdict;
+    exit 0 only when every file is safe."""
+    import pickle
+
+    tmp_path = tmp_path / "files"
+    tmp_path.mkdir()
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(b"cos\nsystem\n(S'true'\ntR.")
+    good = tmp_path / "good.pkl"
+    good.write_bytes(pickle.dumps({"w": [1.0, 2.0]}))
+    odd = tmp_path / "blob.dat"
+    odd.write_bytes(bytes(range(256)) * 4)
+    doc = bl.json("scan", str(good))
+    assert doc["verdict"] == "safe" and doc["files"][0]["format"] == "pickle"
+    res = bl.run("scan", str(evil), str(good), str(odd), "--json")
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    by = {Path(f["path"]).name: f for f in doc["files"]}
+    assert doc["verdict"] == "unsafe"
+    assert by["evil.pkl"]["verdict"] == "unsafe" and "os.system" in by["evil.pkl"]["reasons"][0]
+    assert by["blob.dat"]["verdict"] == "unknown"  # unknown is never presented as safe
+    bl.ok("repo", "create", "sec")
+    bl.ok("put", str(tmp_path), "blacklake://sec/main/in", "-m", "files")
+    entries = {e["path"]: e for e in bl.json("ls", "blacklake://sec/main/in")}
+    assert entries["in/evil.pkl"]["safety"] == "unsafe"
+    assert entries["in/good.pkl"]["safety"] == "safe"
+    assert entries["in/blob.dat"]["safety"] == "unknown"
+    res = bl.run("scan", "blacklake://sec/main/in", "--json")
+    assert res.exit_code == 1
+    stored = {Path(f["path"]).name: f["verdict"] for f in json.loads(res.stdout)["files"]}
+    assert stored == {"evil.pkl": "unsafe", "good.pkl": "safe", "blob.dat": "unknown"}
+    missing = bl.run("scan", str(tmp_path / "nope"))
+    assert missing.returncode == 3 and "no such file" in missing.stderr
+    assert "Traceback" not in missing.stderr

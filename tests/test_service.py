@@ -254,7 +254,8 @@ def test_ls_directory_and_file(repo: Repo, src: Path) -> None:
     assert all(len(e["id"]) == 64 for e in top)
     one = repo.ls("main", "d/b.txt")
     assert one == [{"path": "d/b.txt", "kind": "file", "size": 5,
-                    "id": repo.entry("main", "d/b.txt").id, "meta": {"owner": "me"}}]
+                    "id": repo.entry("main", "d/b.txt").id, "meta": {"owner": "me"},
+                    "safety": "safe", "safety_reasons": []}]
     assert [e["path"] for e in repo.ls("main", "d")] == ["d/b.txt", "d/e"]
     assert [e["path"] for e in repo.ls("main", "d/", recursive=True)] == \
         ["d/b.txt", "d/e/c.bin"]

@@ -230,6 +230,8 @@ def tree(store: Store, repo: str, ref: str, path: str, page: Page) -> dict[str, 
         r.id, indexed, [d["path"] for d in items]) if indexed and items else {}
     for d in items:
         d["asset"] = (d["path"] in cards) if indexed else None
+    # the scanner's verdict on every file row ("safety", "safety_reasons")
+    r.annotate_safety(items)
     doc: dict[str, Any] = {"repo": r.name, "ref": ref, "commit": commit, "path": path}
     doc.update(page.doc(items, total=len(children)))
     return doc
@@ -282,6 +284,10 @@ def file_info(store: Store, repo: str, ref: str, path: str, *, md5: bool = False
         return doc
     digests = r.digests(commit, path, md5=md5)
     doc["sha256"] = digests["sha256"]
+    verdict = r.safety(commit, path)
+    doc["safety"] = verdict["verdict"]
+    doc["safety_reasons"] = verdict["reasons"]
+    doc["safety_format"] = verdict["format"]
     if md5:
         doc["md5"] = digests["md5"]
     small = e.size <= PREVIEW_BYTES

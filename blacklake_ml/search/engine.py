@@ -71,6 +71,11 @@ class SearchHit:
     refs: list[str] = field(default_factory=list)
     size: int = 0
     parameters: int | None = None
+    #: content id of the card's file or folder (tree)
+    object_id: str = ""
+    #: the scanner's verdict (the worst of a folder's files) and its reasons
+    safety: str = "unknown"
+    safety_reasons: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The ``blacklake search --json`` shape."""
@@ -80,7 +85,8 @@ class SearchHit:
         return {"uri": self.uri, "score": round(self.score, 6), "why": self.why,
                 "repo": self.repo, "ref": self.ref, "path": self.path, "kind": self.kind,
                 "name": self.name, "size": self.size, "parameters": self.parameters,
-                "refs": self.refs, "facts": summary}
+                "refs": self.refs, "facts": summary, "safety": self.safety,
+                "safety_reasons": self.safety_reasons}
 
 
 def parse_filters(pairs: Iterable[str] | Mapping[str, Any] | None) -> list[Filter]:
@@ -342,7 +348,8 @@ class Searcher:
             hit = SearchHit(uri=str(BlacklakeURI(card.repo, card.ref, card.path)),
                             repo=card.repo, ref=card.ref, path=card.path, score=scores[cid],
                             kind=card.kind, name=card.name, why=why, facts=card.facts,
-                            refs=[card.ref], size=card.size, parameters=card.parameters)
+                            refs=[card.ref], size=card.size, parameters=card.parameters,
+                            object_id=card.object_id)
             seen[key] = hit
             hits.append(hit)
             if len(hits) >= k:

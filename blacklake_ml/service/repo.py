@@ -201,12 +201,15 @@ class Repo:
     def put(self, local: str | os.PathLike[str], path: str = "", *, branch: str = "main",
             message: str, meta: Mapping[str, Any] | None = None,
             commit_meta: Mapping[str, Any] | None = None, author: str | None = None,
-            progress: Progress = NULL_PROGRESS) -> CommitResult:
+            progress: Progress = NULL_PROGRESS, follow_symlinks: bool = False) -> CommitResult:
         """Commit a local file, or a directory's contents, at ``path`` on ``branch``.
 
         A file goes to ``path`` itself, or below it (under its own name) when ``path`` is
         the root, ends with '/', or is an existing directory; a directory's contents go
-        under ``path``.
+        under ``path``. In a directory, a symlink leading outside it is refused
+        (:class:`~blacklake_ml.errors.UnsafeSymlink`, nothing committed) unless
+        ``follow_symlinks``; links that stay inside are stored as their targets' contents.
+        ``local`` itself may be a symlink (it is followed: the caller named it).
         """
         local = os.fspath(local)
         validate_message(message)
@@ -226,7 +229,7 @@ class Repo:
             tx = self.transaction(branch, message, meta=commit_meta, author=author,
                                   progress=progress)
             if is_dir:
-                tx.put_dir(local, dest, meta)
+                tx.put_dir(local, dest, meta, follow_symlinks=follow_symlinks)
             else:
                 tx.put_file(local, dest, meta)
             return tx
@@ -286,6 +289,11 @@ class Repo:
         if safety:
             safety_mod.annotate(odb, self.store.catalog.search_index(), out)
         return out
+
+    def annotate_safety(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add ``"safety"``/``"safety_reasons"`` to the file entries of an ``ls``-shaped
+        listing (as ``ls`` does)."""
+        return safety_mod.annotate(self.store.odb, self.store.catalog.search_index(), entries)
 
     def safety(self, ref: str, path: str) -> dict[str, Any]:
         """The scanner's verdict on the file at ``path``: ``{"verdict": "safe"|"unsafe"|
