@@ -847,6 +847,5 @@ def test_scan_and_ls_show_safety(bl: BL, tmp_path: Path) -> None:
     assert res.exit_code == 1
     stored = {Path(f["path"]).name: f["verdict"] for f in json.loads(res.stdout)["files"]}
     assert stored == {"evil.pkl": "unsafe", "good.pkl": "safe", "blob.dat": "unknown"}
-    missing = bl.run("scan", str(tmp_path / "nope"))
-    assert missing.returncode == 3 and "no such file" in missing.stderr
-    assert "Traceback" not in missing.stderr
+    missing = bl.fail("scan", str(tmp_path / "nope"), code=3)
+    assert "no such file" in missing.stderr
