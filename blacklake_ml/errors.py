@@ -42,6 +42,11 @@ class InvalidMessage(InvalidInput):
     """A commit message is empty or too long."""
 
 
+class UnsafeSymlink(InvalidInput):
+    """A directory being put holds a symlink that leads outside it (refused unless following
+    symlinks was asked for), or a symlink loop."""
+
+
 class InvalidURI(InvalidInput):
     """A ``blacklake://`` URI does not parse."""
 

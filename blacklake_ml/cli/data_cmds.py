@@ -26,14 +26,18 @@ def _commit_lines(state: CliState, result: Any, branch: str) -> list[str]:
 @click.option("-m", "--message", required=True, help="Commit message.")
 @click.option("--meta", multiple=True, metavar="K=V", help="File " + META_HELP)
 @click.option("--commit-meta", multiple=True, metavar="K=V", help="Commit " + META_HELP)
+@click.option("--follow-symlinks", is_flag=True,
+              help="Store what symlinks pointing outside LOCAL point to (refused by default).")
 @json_option
 @pass_state
 def put(state: CliState, local: str, uri: str, message: str, meta: tuple[str, ...],
-        commit_meta: tuple[str, ...]) -> None:
+        commit_meta: tuple[str, ...], follow_symlinks: bool) -> None:
     """Commit LOCAL (a file, or a directory's contents) at URI, whose ref is a branch.
 
     A file goes to the URI path itself, or below it under its own name when the path is
-    the root, ends with '/', or is an existing directory.
+    the root, ends with '/', or is an existing directory. In a directory, symlinks that
+    stay inside it are stored as their targets' contents; one leading outside is an error
+    (nothing is committed) unless --follow-symlinks is given.
     """
     from blacklake_ml.core.names import validate_message
     from blacklake_ml.errors import PathNotFound
@@ -46,7 +50,8 @@ def put(state: CliState, local: str, uri: str, message: str, meta: tuple[str, ..
         raise PathNotFound(f"no such file or directory: {local}")
     repo = state.store().repo(target.repo)
     result = repo.put(local, put_destination(uri, target), branch=target.ref, message=message,
-                      meta=file_meta, commit_meta=cmeta, progress=state.progress())
+                      meta=file_meta, commit_meta=cmeta, progress=state.progress(),
+                      follow_symlinks=follow_symlinks)
     emit(state, result.to_json(), _commit_lines(state, result, target.ref))
 
 

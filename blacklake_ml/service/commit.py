@@ -21,7 +21,12 @@ from typing_extensions import Self
 
 from blacklake_ml.catalog import BlobRow, CommitBatch, CommitRow
 from blacklake_ml.core.ids import Kind
-from blacklake_ml.core.names import normalize_path, validate_message, validate_meta
+from blacklake_ml.core.names import (
+    join_path,
+    normalize_path,
+    validate_message,
+    validate_meta,
+)
 from blacklake_ml.core.objects import FILE, Commit, TreeEntry
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.errors import (
@@ -33,6 +38,7 @@ from blacklake_ml.errors import (
 )
 from blacklake_ml.service.diff import diff_trees
 from blacklake_ml.service.ingest import Ingestor
+from blacklake_ml.service.localtree import scan_dir
 from blacklake_ml.service.objectdb import EMPTY_TREE_ID
 from blacklake_ml.service.packs import PackWriter
 from blacklake_ml.service.trees import Root, TreeBuilder
@@ -206,33 +212,29 @@ class Transaction:
                          data=bytes(data), size=len(data)))
 
     def put_dir(self, local_dir: str | os.PathLike[str], prefix: str = "",
-                meta: Mapping[str, Any] | None = None) -> int:
-        """Stage every file below ``local_dir`` under ``prefix``; returns how many."""
+                meta: Mapping[str, Any] | None = None, *,
+                follow_symlinks: bool = False) -> int:
+        """Stage every file below ``local_dir`` under ``prefix``; returns how many.
+
+        A symlink leading outside ``local_dir`` is refused
+        (:class:`~blacklake_ml.errors.UnsafeSymlink`) unless ``follow_symlinks``; links that
+        stay inside are stored as their targets' contents (see
+        :mod:`blacklake_ml.service.localtree`). Nothing is staged when any entry is refused.
+        """
         local_dir = os.fspath(local_dir)
-        if not os.path.isdir(local_dir):
-            raise PathNotFound(f"no such directory: {local_dir}")
         prefix = normalize_path(prefix)
         meta_v = validate_meta(meta)
-        count = 0
-        stack = [(local_dir, prefix)]
-        while stack:
-            dirpath, repo_dir = stack.pop()
-            with os.scandir(dirpath) as it:
-                entries = sorted(it, key=lambda e: e.name)
-            for entry in entries:
-                repo_path = f"{repo_dir}/{entry.name}" if repo_dir else entry.name
-                if entry.is_dir():
-                    stack.append((entry.path, repo_path))
-                    continue
-                if not entry.is_file():
-                    continue  # sockets, fifos, dangling links: nothing to version
-                try:
-                    repo_path = normalize_path(repo_path, allow_root=False)
-                except InvalidPath as exc:
-                    raise InvalidPath(f"{entry.path}: {exc}") from None
-                self._stage(_Put(repo_path, meta_v, entry.path, size=entry.stat().st_size))
-                count += 1
-        return count
+        puts: list[_Put] = []
+        for f in scan_dir(local_dir, follow_symlinks=follow_symlinks):
+            try:
+                repo_path = normalize_path(join_path(prefix, f.rel), allow_root=False)
+            except InvalidPath as exc:
+                shown = os.path.join(local_dir, f.rel)
+                raise InvalidPath(f"{shown!r}: {exc}") from None
+            puts.append(_Put(repo_path, meta_v, f.path, size=f.size))
+        for put in puts:  # all or nothing: a refused entry leaves the staging as it was
+            self._stage(put)
+        return len(puts)
 
     def delete(self, path: str) -> None:
         """Stage removal of a file or a whole directory."""
