@@ -760,8 +760,8 @@ class PickleMachine:
         keys = [k for k, _ in st.items]
         allowed = {"subclass", "shape", "order", "dtype", "allow_mmap",
                    "numpy_array_alignment_bytes"}
-        if len(keys) != len(set(keys)) or not all(isinstance(k, str) and k in allowed
-                                                  for k in keys):
+        if not all(isinstance(k, str) for k in keys) or len(keys) != len(set(keys)) or \
+                not all(k in allowed for k in keys):
             return None
         return dict(st.items)
 

@@ -214,3 +214,10 @@ def test_compressed_data_pkl_above_old_cap_is_scanned(tmp_path: Path) -> None:
         z.writestr("archive/version", "3\n")
     verdict, reasons = verdict_of("m.pt", out.getvalue())
     assert verdict == UNSAFE and any("system" in r for r in reasons)
+
+
+def test_fuzz_finds_stay_fixed() -> None:
+    """Inputs the fuzzer (scripts/fuzz_scanner.py) once broke the scanner with."""
+    for path in sorted(Path(__file__).parent.glob("fuzz-*")):
+        v = scan_source(BytesSource(path.name.split("-", 1)[1], path.read_bytes()))
+        assert not any(r.startswith("scan failed") for r in v.reasons), (path.name, v.reasons)
