@@ -5,6 +5,16 @@ Files up to :data:`FULL_LOAD_MAX_BYTES` are parsed by ``onnx`` itself and valida
 protobuf wire format with range reads: the graph's structure is read, initializer payloads
 (``raw_data``, typed data) are skipped by offset, so a multi-GiB model costs a few MiB of reads.
 The checker needs the whole model in memory, so it is skipped there and the facts say so.
+
+External data is never touched. A tensor stored "elsewhere" (``data_location: EXTERNAL``)
+names a file, and ``onnx.checker`` stats that name relative to the process's working
+directory: run on a stored model, the verdict would tell whether a file the model names
+exists on the machine extracting it (an existence oracle), and the facts would depend on
+where the extracting process happens to run. So every tensor of the model is inspected
+first (initializers, sparse initializers, ``Constant``-style tensor attributes, and all of
+these inside subgraphs of ``If``/``Loop``/``Scan``, in functions and training info), and if
+any uses external data the checker does not run; the locations are recorded as a fact
+(``details.external_data``), never opened or resolved.
 """
 
 from __future__ import annotations
@@ -28,6 +38,10 @@ from blacklake_ml.extract.base import FileExtractor, Source
 FULL_LOAD_MAX_BYTES = 64 * 1024 * 1024
 #: most inputs/outputs listed
 MAX_IO = 256
+#: most external-data locations listed (each clipped to 256 characters)
+MAX_EXTERNAL_LOCATIONS = 32
+#: nesting of subgraphs the wire path follows (the protobuf library refuses deeper anyway)
+MAX_WIRE_DEPTH = 64
 
 DTYPES = {
     0: "undefined", 1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32",
@@ -65,10 +79,20 @@ class _Model:
         self.ops: Counter[str] = Counter()
         self.nodes = 0
         self.initializers: set[str] = set()
-        self.external = 0  # initializers whose data lives in another file
+        self.external = 0  # top-level initializers whose data lives in another file
+        #: tensors anywhere in the model (subgraphs too) whose data lives in another file
+        self.external_tensors = 0
+        self.external_locations: set[str] = set()
         self.parameters = 0
         self.inputs: list[dict[str, Any]] = []
         self.outputs: list[dict[str, Any]] = []
+
+    def add_external(self, locations: list[str]) -> None:
+        """Record one tensor whose data lives in the files ``locations`` (never opened)."""
+        self.external_tensors += 1
+        for loc in locations:
+            if len(self.external_locations) < 4 * MAX_EXTERNAL_LOCATIONS:
+                self.external_locations.add(clip(loc, 256))
 
     def facts(self, src: Source, how: str, checker: dict[str, Any]) -> dict[str, Any]:
         if not self.has_graph:
@@ -99,6 +123,9 @@ class _Model:
             details["metadata"] = self.metadata
         if self.external:
             details["external_data_initializers"] = self.external
+        if self.external_tensors:
+            details["external_data_tensors"] = self.external_tensors
+            details["external_data"] = sorted(self.external_locations)[:MAX_EXTERNAL_LOCATIONS]
         return {"kind": "model", "format": "onnx", "framework": "onnx", "name": stem(src.name),
                 "parameters": self.parameters, "details": details}
 
@@ -124,6 +151,36 @@ def _value_info_lib(vi: Any) -> dict[str, Any]:
         out["dtype"] = (which or "unknown").replace("_type", "")
         out["shape"] = None
     return out
+
+
+def _external_tensors_lib(proto: Any) -> list[Any]:
+    """Every TensorProto anywhere in ``proto`` that keeps its data in another file.
+
+    A walk over the protobuf itself (every message-typed field, iteratively) rather than a
+    list of the places ONNX puts tensors today: initializers, sparse initializers and tensor
+    attributes, inside subgraphs of If/Loop/Scan, functions and training info are all found,
+    and so would be a tensor in a field added later.
+    """
+    from google.protobuf.descriptor import FieldDescriptor
+
+    found: list[Any] = []
+    stack = [proto]
+    while stack:
+        msg = stack.pop()
+        if msg.DESCRIPTOR.full_name == "onnx.TensorProto":
+            if msg.data_location == 1 or len(msg.external_data):  # 1: EXTERNAL
+                found.append(msg)
+            continue  # no tensor nests inside a tensor's payload
+        for field, value in msg.ListFields():
+            if field.type != FieldDescriptor.TYPE_MESSAGE:
+                continue
+            repeated = field.is_repeated if hasattr(field, "is_repeated") else \
+                field.label == FieldDescriptor.LABEL_REPEATED  # protobuf < 5.28
+            if repeated:
+                stack.extend(value)
+            else:
+                stack.append(value)
+    return found
 
 
 def _from_library(data: bytes) -> tuple[_Model, dict[str, Any]]:
@@ -158,10 +215,12 @@ def _from_library(data: bytes) -> tuple[_Model, dict[str, Any]]:
             m.parameters += product(sp.values.dims)
         m.inputs = [_value_info_lib(v) for v in g.input]
         m.outputs = [_value_info_lib(v) for v in g.output]
-    if m.external:
-        # the checker would look for the external files (relative to the working directory):
-        # never let a stored file make us probe paths it names
-        return m, {"ran": False, "reason": "initializers with external data"}
+    for tensor in _external_tensors_lib(proto):
+        m.add_external([e.value for e in tensor.external_data if e.key == "location"])
+    if m.external_tensors:
+        # the checker would stat the external files relative to the working directory:
+        # never let a stored file make us probe paths it names (see the module docstring)
+        return m, {"ran": False, "reason": "tensors with external data (not opened)"}
     try:
         onnx.checker.check_model(proto)
         checker: dict[str, Any] = {"ran": True, "ok": True}
@@ -178,21 +237,77 @@ def _dims_field(r: WireReader, wt: int, v: int | Span, dims: list[int]) -> None:
         dims.extend(packed_varints(r.bytes_of(v, 1024 * 1024)))
 
 
-def _tensor_wire(r: WireReader, span: Span) -> tuple[str, int, bool]:
-    """``(name, element count, external)`` of a TensorProto, skipping its payload."""
+def _tensor_wire(r: WireReader, span: Span, m: _Model | None = None
+                 ) -> tuple[str, int, bool]:
+    """``(name, element count, external)`` of a TensorProto, skipping its payload; an
+    external tensor is recorded in ``m`` with its locations."""
     dims: list[int] = []
     name = ""
     external = False
+    locations: list[str] = []
     for f, wt, v in r.fields(span.offset, span.end):
         if f == 1:
             _dims_field(r, wt, v, dims)
         elif f == 8 and wt == LEN:
             name = text(r, v)
+        elif f == 13 and isinstance(v, Span):  # external_data: StringStringEntryProto
+            key = value = ""
+            for ef, ewt, ev in r.fields(v.offset, v.end):
+                if ef == 1 and ewt == LEN:
+                    key = text(r, ev, 256)
+                elif ef == 2 and ewt == LEN:
+                    value = text(r, ev, 4096)
+            external = True
+            if key == "location":
+                locations.append(value)
         elif f == 14 and wt == VARINT:
-            external = v == 1  # TensorProto.DataLocation.EXTERNAL
+            external = external or v == 1  # TensorProto.DataLocation.EXTERNAL
     if any(d < 0 for d in dims):
         raise FormatError(f"initializer {name!r} has a negative dimension")
+    if external and m is not None:
+        m.add_external(locations)
     return name, product(dims), external
+
+
+def _sparse_wire(r: WireReader, span: Span, m: _Model) -> tuple[str, int]:
+    """``(name, element count)`` of a SparseTensorProto's values (external parts noted)."""
+    name, n = "", 0
+    for f, _wt, v in r.fields(span.offset, span.end):
+        if f in (1, 2) and isinstance(v, Span):  # values, indices
+            t_name, t_n, _ = _tensor_wire(r, v, m)
+            if f == 1:
+                name, n = t_name, t_n
+    return name, n
+
+
+def _attribute_wire(r: WireReader, span: Span, m: _Model, depth: int) -> None:
+    """External tensors in one AttributeProto: its tensors and its subgraphs' tensors."""
+    for f, _wt, v in r.fields(span.offset, span.end):
+        if not isinstance(v, Span):
+            continue
+        if f in (5, 10):  # t, tensors
+            _tensor_wire(r, v, m)
+        elif f in (22, 23):  # sparse_tensor, sparse_tensors
+            _sparse_wire(r, v, m)
+        elif f in (6, 11):  # g, graphs (If/Loop/Scan bodies)
+            _subgraph_wire(r, v, m, depth + 1)
+
+
+def _subgraph_wire(r: WireReader, span: Span, m: _Model, depth: int) -> None:
+    """External tensors of a nested GraphProto (its structure is not counted)."""
+    if depth > MAX_WIRE_DEPTH:
+        raise FormatError(f"subgraphs nested deeper than {MAX_WIRE_DEPTH}")
+    for f, _wt, v in r.fields(span.offset, span.end):
+        if not isinstance(v, Span):
+            continue
+        if f == 5:
+            _tensor_wire(r, v, m)
+        elif f == 15:
+            _sparse_wire(r, v, m)
+        elif f == 1:
+            for nf, _nwt, nv in r.fields(v.offset, v.end):
+                if nf == 5 and isinstance(nv, Span):
+                    _attribute_wire(r, nv, m, depth)
 
 
 def _shape_wire(r: WireReader, span: Span) -> list[int | str | None]:
@@ -261,6 +376,18 @@ def _from_wire(src: Source) -> _Model:
                 elif of == 2 and isinstance(ov, int):
                     version = signed64(ov)
             m.opsets[domain or "ai.onnx"] = version
+        elif f == 20 and isinstance(v, Span):  # training_info: initialization, algorithm
+            for tf, _twt, tv in r.fields(v.offset, v.end):
+                if tf in (1, 2) and isinstance(tv, Span):
+                    _subgraph_wire(r, tv, m, 1)
+        elif f == 25 and isinstance(v, Span):  # functions: their nodes and default attributes
+            for ff, _fwt, fv in r.fields(v.offset, v.end):
+                if ff == 7 and isinstance(fv, Span):
+                    for nf, _nwt, nv in r.fields(fv.offset, fv.end):
+                        if nf == 5 and isinstance(nv, Span):
+                            _attribute_wire(r, nv, m, 1)
+                elif ff == 11 and isinstance(fv, Span):
+                    _attribute_wire(r, fv, m, 1)
         elif f == 14 and isinstance(v, Span) and len(m.metadata) < 200:
             key = val = ""
             for pf, pwt, pv in r.fields(v.offset, v.end):
@@ -282,21 +409,21 @@ def _from_wire(src: Source) -> _Model:
                     op_type = clip(text(r, nv), 128)
                 elif nf == 7 and nwt == LEN:
                     domain = clip(text(r, nv), 128)
+                elif nf == 5 and isinstance(nv, Span):
+                    _attribute_wire(r, nv, m, 0)
             m.ops[_op_key(domain, op_type)] += 1
             m.nodes += 1
         elif f == 2:
             m.graph_name = clip(text(r, v), 256)
         elif f == 5:
-            name, n, external = _tensor_wire(r, v)
+            name, n, external = _tensor_wire(r, v, m)
             m.initializers.add(name)
             m.parameters += n
             m.external += external
         elif f == 15:
-            for sf, _swt, sv in r.fields(v.offset, v.end):
-                if sf == 1 and isinstance(sv, Span):
-                    name, n, _ = _tensor_wire(r, sv)
-                    m.initializers.add(name)
-                    m.parameters += n
+            name, n = _sparse_wire(r, v, m)
+            m.initializers.add(name)
+            m.parameters += n
         elif f == 11 and len(m.inputs) < 100_000:
             m.inputs.append(_value_info_wire(r, v))
         elif f == 12 and len(m.outputs) < 100_000:
@@ -308,7 +435,7 @@ class OnnxExtractor(FileExtractor):
     """``.onnx`` files (see the module docstring)."""
 
     name = "onnx"
-    version = 1
+    version = 2  # 2: external data anywhere in the model is a fact; the checker skips it
     priority = 10
 
     def matches(self, filename: str, head: bytes) -> bool:

@@ -125,8 +125,139 @@ def test_external_data_is_counted_and_never_followed(tmp_path: Path,
     lib = ok(facts_of(path))
     assert lib["parameters"] == weights.size
     assert lib["details"]["external_data_initializers"] == 1
+    assert lib["details"]["external_data_tensors"] == 1
+    assert lib["details"]["external_data"] == ["w.bin"]
     assert lib["details"]["checker"] == {"ran": False,
-                                         "reason": "initializers with external data"}
+                                         "reason": "tensors with external data (not opened)"}
     monkeypatch.setattr(onnx_ext, "FULL_LOAD_MAX_BYTES", 0)
     wire = ok(facts_of(path))
     assert _comparable(wire) == _comparable(lib)
+
+
+# -- external data is never probed (issue 10) ---------------------------------------------------
+# onnx.checker stats an external tensor's location relative to the working directory, also
+# for tensors nested in If/Loop/Scan bodies and in sparse initializers: its verdict would tell
+# whether a file the stored model names exists where extraction runs. Each model below names
+# "probe.bin"; a real file of the right size would make the checker pass, its absence fail.
+PROBE = "probe.bin"
+
+
+def _external(name: str, n: int = 2) -> TensorProto:
+    """A float tensor of ``n`` elements whose data is said to live in ``PROBE``."""
+    t = numpy_helper.from_array(np.ones((n,), dtype=np.float32), name)
+    t.ClearField("raw_data")
+    t.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", PROBE), ("offset", "0"), ("length", str(4 * n))):
+        t.external_data.add(key=key, value=value)
+    return t
+
+
+def _branch(name: str, out: str, nodes: list[Any], inits: list[Any]) -> Any:
+    return helper.make_graph(nodes, name, [], [helper.make_tensor_value_info(
+        out, TensorProto.FLOAT, [2])], inits)
+
+
+def _if_model(then_branch: Any) -> Any:
+    else_branch = _branch("else", "e", [helper.make_node(
+        "Constant", [], ["e"], value=numpy_helper.from_array(np.zeros(2, np.float32), "z"))], [])
+    node = helper.make_node("If", ["cond"], ["y"], then_branch=then_branch,
+                            else_branch=else_branch)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info(
+        "cond", TensorProto.BOOL, [])], [helper.make_tensor_value_info("y", TensorProto.FLOAT,
+                                                                         [2])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _model_if_initializer() -> Any:
+    return _if_model(_branch("then", "t", [helper.make_node("Identity", ["w"], ["t"])],
+                             [_external("w")]))
+
+
+def _model_if_constant_attribute() -> Any:
+    return _if_model(_branch("then", "t", [helper.make_node(
+        "Constant", [], ["t"], value=_external("c"))], []))
+
+
+def _model_loop_body_in_if() -> Any:
+    """An external initializer two levels down: a Loop body inside an If branch."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Identity", ["w"], ["v"])], "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v", TensorProto.FLOAT, [2])], [_external("w")])
+    trip = numpy_helper.from_array(np.array(1, dtype=np.int64), "trip")
+    yes = numpy_helper.from_array(np.array(True), "yes")
+    loop = helper.make_node("Loop", ["trip", "yes"], ["t"], body=body)
+    return _if_model(_branch("then", "t", [loop], [trip, yes]))
+
+
+def _model_sparse_initializer() -> Any:
+    values = _external("sp")
+    indices = numpy_helper.from_array(np.array([0, 3], dtype=np.int64), "sp_idx")
+    sparse = helper.make_sparse_tensor(values, indices, [4])
+    graph = helper.make_graph(
+        [helper.make_node("Constant", [], ["y"], sparse_value=sparse)], "g", [],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.graph.sparse_initializer.append(helper.make_sparse_tensor(
+        _external("sp2"), indices, [4]))
+    return model
+
+
+EXTERNAL_MODELS = {"if-initializer": _model_if_initializer,
+                   "if-constant-attribute": _model_if_constant_attribute,
+                   "loop-in-if": _model_loop_body_in_if,
+                   "sparse": _model_sparse_initializer}
+
+
+@pytest.mark.parametrize("build", list(EXTERNAL_MODELS.values()), ids=list(EXTERNAL_MODELS))
+def test_external_data_anywhere_is_recorded_and_never_probed(
+        build: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stored = tmp_path / "stored" / "m.onnx"
+    stored.parent.mkdir()
+    stored.write_bytes(build().SerializeToString())
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    absent = ok(facts_of(stored))
+    (cwd / PROBE).write_bytes(np.ones(4, dtype=np.float32).tobytes())  # what it names
+    present = ok(facts_of(stored))
+    assert present == absent  # the working directory's contents make no difference
+    d = absent["details"]
+    assert d["checker"] == {"ran": False, "reason": "tensors with external data (not opened)"}
+    assert d["external_data"] == [PROBE] and d["external_data_tensors"] >= 1
+    # The wire path (large files) records the same fact without the checker either.
+    monkeypatch.setattr(onnx_ext, "FULL_LOAD_MAX_BYTES", 0)
+    wire = ok(facts_of(stored))
+    assert wire["details"]["external_data"] == [PROBE]
+    assert wire["details"]["external_data_tensors"] == d["external_data_tensors"]
+
+
+def test_the_probe_models_are_valid_when_their_data_is_there(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Control: the checker really does consult the working directory for these models, so
+    the test above would see a difference if extraction ran it."""
+    monkeypatch.chdir(tmp_path)
+    model = _model_if_initializer()
+    with pytest.raises(onnx.checker.ValidationError, match=PROBE):
+        onnx.checker.check_model(model)
+    (tmp_path / PROBE).write_bytes(np.ones(2, dtype=np.float32).tobytes())
+    onnx.checker.check_model(model)
+
+
+def test_external_locations_are_clipped_and_capped(tmp_path: Path) -> None:
+    inits = []
+    for i in range(3 * onnx_ext.MAX_EXTERNAL_LOCATIONS):
+        t = _external(f"w{i}")
+        t.external_data[0].value = f"{i:03d}-" + "x" * 1000
+        inits.append(t)
+    graph = helper.make_graph([], "g", [], [], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path / "many.onnx"
+    path.write_bytes(model.SerializeToString())
+    d = ok(facts_of(path))["details"]
+    assert d["external_data_tensors"] == len(inits)
+    assert len(d["external_data"]) == onnx_ext.MAX_EXTERNAL_LOCATIONS
+    assert all(len(loc) <= 260 for loc in d["external_data"])
