@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from blacklake_ml.core.redact import MASK, redact, redact_url
 from blacklake_ml.errors import InvalidInput
 
 if sys.version_info >= (3, 11):
@@ -31,6 +32,8 @@ ENV_STORAGE_OPTIONS = "BLACKLAKE_STORAGE_OPTIONS"
 ENV_FSYNC = "BLACKLAKE_FSYNC"
 ENV_DEBUG = "BLACKLAKE_DEBUG"
 ENV_SEARCH_MODEL = "BLACKLAKE_SEARCH_MODEL"
+#: the token of ``blacklake serve`` / ``serve-dvc`` (keeps it out of the process list)
+ENV_SERVE_TOKEN = "BLACKLAKE_SERVE_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,15 @@ class Config:
     gc_grace: float = 3600.0
     #: local sentence-transformers model directory for dense search ('' = bundled MiniLM)
     search_model: str = ""
+
+    def __repr__(self) -> str:
+        # A Config ends up in logs and tracebacks: URLs with their passwords masked, and
+        # storage option values (keys, secrets, tokens) never shown.
+        options = {k: MASK for k in self.storage_options}
+        return (f"Config(home={str(self.home)!r}, storage={redact_url(self.storage)!r}, "
+                f"catalog={redact_url(self.catalog)!r}, storage_options={options!r}, "
+                f"author={self.author!r}, fsync={self.fsync!r}, gc_grace={self.gc_grace!r}, "
+                f"search_model={self.search_model!r})")
 
     def with_overrides(self, **kw: Any) -> Config:
         """A copy with some fields replaced (None values are ignored)."""
@@ -70,7 +82,8 @@ def load_config(home: str | os.PathLike[str] | None = None, *,
         try:
             file_cfg = tomllib.loads(cfg_path.read_text())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"cannot parse config file {cfg_path}: {exc}") from None
+            # the file holds the catalog/storage URLs: never echo a fragment of it unmasked
+            raise InvalidInput(redact(f"cannot parse config file {cfg_path}: {exc}")) from None
     elif env.get(ENV_CONFIG):
         raise InvalidInput(f"config file {cfg_path} does not exist")
     storage = env.get(ENV_STORAGE) or file_cfg.get("storage") or str(home_path / "objects")
@@ -81,7 +94,9 @@ def load_config(home: str | os.PathLike[str] | None = None, *,
         try:
             options.update(json.loads(env[ENV_STORAGE_OPTIONS]))
         except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{ENV_STORAGE_OPTIONS} is not JSON: {exc}") from None
+            # position only: the variable's text holds credentials
+            raise InvalidInput(f"{ENV_STORAGE_OPTIONS} is not JSON: {exc.msg} at line "
+                               f"{exc.lineno} column {exc.colno}") from None
     author = env.get(ENV_AUTHOR) or file_cfg.get("author") or _default_author()
     fsync = _truthy(env[ENV_FSYNC]) if ENV_FSYNC in env else bool(file_cfg.get("fsync", True))
     grace = float(file_cfg.get("gc_grace", 3600.0))
@@ -95,6 +110,13 @@ def debug_enabled(env: dict[str, str] | None = None) -> bool:
     """True when ``BLACKLAKE_DEBUG`` asks for tracebacks instead of one-line errors."""
     value = (os.environ if env is None else env).get(ENV_DEBUG, "")
     return _truthy(value)
+
+
+def serve_token_from_env(env: dict[str, str] | None = None) -> str | None:
+    """The gateway token in ``BLACKLAKE_SERVE_TOKEN`` (surrounding whitespace stripped), or
+    None when it is unset or empty."""
+    value = (os.environ if env is None else env).get(ENV_SERVE_TOKEN, "").strip()
+    return value or None
 
 
 def _default_author() -> str:

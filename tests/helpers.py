@@ -11,6 +11,9 @@ from ``conftest.py`` (``pg_catalog_url``, ``s3_storage_url``).
 
 * ``store_spec`` — the same two backends as a picklable :class:`StoreSpec`, for tests that open
   the store again in other processes (``StoreSpec.open()``).
+* ``run_cli`` / ``cli_error`` — the ``blacklake`` command in-process (click's runner, stdout and
+  stderr apart, no store configuration leaking in from the environment), and the check of the
+  one-line error rule.
 """
 
 from __future__ import annotations
@@ -85,6 +88,34 @@ def local_store(tmp_path: Path) -> Iterator[Store]:
         yield st
     finally:
         st.close()
+
+
+# -- the command line -----------------------------------------------------------------------
+#: variables that would point a test's CLI run at some other store
+CLI_ENV_CLEAR = ("BLACKLAKE_STORAGE", "BLACKLAKE_CATALOG", "BLACKLAKE_CONFIG",
+                 "BLACKLAKE_STORAGE_OPTIONS", "BLACKLAKE_DEBUG")
+
+
+def run_cli(home: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    """``blacklake --home HOME ARGS...`` in-process; returns click's ``Result``."""
+    from click.testing import CliRunner
+
+    from blacklake_ml.cli.main import cli
+
+    full_env: dict[str, str | None] = {k: None for k in CLI_ENV_CLEAR}
+    full_env.update(env or {})
+    return CliRunner().invoke(cli, ["--home", str(home), *args], env=full_env,
+                              catch_exceptions=False)
+
+
+def cli_error(result: Any, code: int) -> str:
+    """Assert the CLI error rule (exit ``code``, exactly one ``blacklake: error:`` line on
+    stderr, nothing on stdout, no traceback); returns that line."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("blacklake: error: "), result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    return str(lines[0])
 
 
 # -- helpers --------------------------------------------------------------------------------

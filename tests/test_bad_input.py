@@ -87,6 +87,17 @@ BAD_PATHS = {
     "nul": "a\x00b",
     "too-long": "a/" * 2048 + "b",  # 4097 bytes
     "too-long-multibyte": "é" * 2049,  # 2049 characters, 4098 bytes
+    # control characters (issue 10): a CR/LF forges output and log lines, ESC drives terminals
+    "newline": "dir/a\nb.txt",
+    "carriage-return": "a\rb",
+    "crlf-segment": "x/\r\n/y",
+    "tab": "a\tb",
+    "escape": "a\x1b[2Jb",
+    "unit-separator": "a\x1fb",
+    "delete": "a\x7fb",
+    # one segment over 255 bytes could be committed but never checked out
+    "segment-too-long": "dir/" + "s" * 256,
+    "segment-too-long-multibyte": "é" * 128,  # 128 characters, 256 bytes
 }
 
 
@@ -127,6 +138,40 @@ def test_path_limits_are_exact(env: Env) -> None:
     assert env.repo.read_bytes("main", "n1/n2") == b"n"
     check(env, InvalidPath, lambda: env.repo.put_bytes(b"root", "///", message="m"))
     check(env, InvalidPath, lambda: env.repo.put_bytes(b"root", "", message="m"))
+
+
+def test_segment_limit_is_exact_and_checks_out(env: Env) -> None:
+    """255 bytes per segment (UTF-8) is allowed and can be checked out; 256 is not."""
+    longest = "s" * 255
+    multibyte = "é" * 127 + "x"  # 255 bytes
+    env.repo.put_bytes(b"ok", f"{longest}/{multibyte}", message="longest segments")
+    out = env.tmp / "co"
+    env.repo.checkout("main", out)
+    assert (out / longest / multibyte).read_bytes() == b"ok"
+    check(env, InvalidPath, lambda: env.repo.put_bytes(b"x", "s" * 256, message="m"))
+    check(env, InvalidPath, lambda: env.repo.put_bytes(b"x", "é" * 127 + "xy", message="m"))
+
+
+def test_control_characters_in_local_file_names_commit_nothing(env: Env) -> None:
+    """A directory holding a file whose name has a newline: the put names it and stores
+    nothing, not even the good files next to it."""
+    bad_dir = env.tmp / "with-bad-name"
+    write(bad_dir / "good.txt", b"good")
+    write(bad_dir / "bad\nname.txt", b"bad")
+    with pytest.raises(InvalidPath, match=r"control character U\+000A") as info:
+        env.repo.put(bad_dir, "d", message="m")
+    assert "\n" not in str(info.value)  # the message stays one line
+    check(env, InvalidPath, lambda: env.repo.put(bad_dir, "d", message="m"))
+
+
+def test_control_character_errors_are_one_line(env: Env) -> None:
+    for action in (lambda: env.repo.put_bytes(b"x", "a\r\nb", message="m"),
+                   lambda: env.repo.create_branch("x\ny"),
+                   lambda: env.repo.put_bytes(b"x", "x", message="m", meta={"k\n": "v"})):
+        with pytest.raises(InvalidInput) as info:
+            action()
+        text = str(info.value)
+        assert "\n" not in text and "\r" not in text and "control character" in text
 
 
 def test_put_below_an_existing_file_is_rejected(env: Env) -> None:
@@ -183,7 +228,8 @@ def test_good_repo_name_limits(env: Env) -> None:
     assert {r.name for r in env.store.list_repos()} == {"demo", "x" * 63, "0.a_b-c"}
 
 
-BAD_REF_NAMES = ["a/b", "..", ".", "x" * 129, "", "a b", "a\x00", "a:b", "a~1", "a^"]
+BAD_REF_NAMES = ["a/b", "..", ".", "x" * 129, "", "a b", "a\x00", "a:b", "a~1", "a^",
+                 "a\nb", "main\n", "a\rb", "a\tb", "\x1b[31m", "a\x7f", "a\x01"]
 
 
 @pytest.mark.parametrize("name", BAD_REF_NAMES)
@@ -197,6 +243,16 @@ def test_bad_branch_and_tag_names(env: Env, name: str) -> None:
     check(env, InvalidName, lambda: r.create_branch("ok", from_ref=name))
     check(env, InvalidName, lambda: r.merge(name, "main"))
     check(env, InvalidName, lambda: r.merge("dev", name))
+    check(env, InvalidName, lambda: r.cherry_pick(name, "main"))
+    check(env, InvalidName, lambda: r.cherry_pick("dev", name))
+    check(env, InvalidName, lambda: r.revert(name, "main"))
+    check(env, InvalidName, lambda: r.revert("main", name))
+
+    def in_transaction() -> None:
+        with r.transaction(name, "m") as tx:
+            tx.put_bytes(b"x", "x")
+
+    check(env, InvalidName, in_transaction)
 
 
 def test_good_ref_name_limits(env: Env) -> None:
@@ -236,6 +292,11 @@ BAD_META: dict[str, Any] = {
     "empty-key": {"": "v"},
     "equals-in-key": {"a=b": "v"},
     "key-too-long": {"k" * 129: "v"},
+    "newline-in-key": {"a\nb": "v"},
+    "cr-in-key": {"a\r": "v"},
+    "tab-in-key": {"a\tb": "v"},
+    "escape-in-key": {"\x1b[31mred": "v"},
+    "delete-in-key": {"a\x7f": "v"},
     "list-value": {"k": ["a", "b"]},
     "dict-value": {"k": {"nested": "x"}},
     "none-value": {"k": None},
@@ -254,6 +315,20 @@ def test_bad_metadata(env: Env, meta: Any) -> None:
     check(env, InvalidMetadata,
           lambda: r.put_bytes(b"x", "x", message="m", commit_meta=meta))
     check(env, InvalidMetadata, lambda: r.merge("dev", "main", no_ff=True, meta=meta))
+    check(env, InvalidMetadata, lambda: r.transaction("main", "m", meta=meta))
+
+    def staged() -> None:
+        with r.transaction("main", "m") as tx:
+            tx.put_bytes(b"fine", "fine.txt")
+            tx.put_bytes(b"x", "x", meta)
+
+    check(env, InvalidMetadata, staged)
+
+
+def test_metadata_values_may_span_lines(env: Env) -> None:
+    """Only keys refuse control characters: a value may be a multi-line description."""
+    env.repo.put_bytes(b"x", "x", message="m", meta={"description": "line 1\nline 2\tend"})
+    assert env.repo.entry("main", "x").meta["description"] == "line 1\nline 2\tend"
 
 
 def test_metadata_limits_are_exact(env: Env) -> None:

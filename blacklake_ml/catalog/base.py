@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from blacklake_ml.core.redact import redact_url
+
 if TYPE_CHECKING:
     from blacklake_ml.catalog.lineage_base import LineageIndex
     from blacklake_ml.catalog.search_base import SearchIndex
@@ -211,7 +213,7 @@ class Catalog(ABC):
     @property
     def display_url(self) -> str:
         """The URL with any password masked (for messages and ``init``)."""
-        return self.url
+        return redact_url(self.url)
 
     # -- lifecycle ------------------------------------------------------------------------
     @abstractmethod

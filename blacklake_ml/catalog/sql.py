@@ -37,6 +37,7 @@ from blacklake_ml.catalog.batches import chunks as _chunks
 from blacklake_ml.catalog.lifecycle_sql import SqlLifecycleMixin, deployed_commits_in
 from blacklake_ml.catalog.lineage_sql import SqlLineageIndex
 from blacklake_ml.catalog.search_sql import SqlSearchIndex
+from blacklake_ml.core.redact import redact, redact_url
 from blacklake_ml.errors import (
     CatalogError,
     MissingDependency,
@@ -110,6 +111,21 @@ class _SqlGcSession(GcSession):
         return deployed_commits_in(self.conn)
 
 
+def safe_url(url: str) -> str:
+    """``url`` fit to show: credentials masked.
+
+    SQLAlchemy renders its own URLs with the password hidden (it knows their grammar: a
+    password may hold ``@`` or ``/``); the general rules then mask secret query parameters
+    (``?sslpassword=``, ``?password=``). A string SQLAlchemy cannot parse (a typo, a bad
+    port) is masked by the free-text rules instead of being echoed.
+    """
+    try:
+        shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - any parse failure: fall back to the loose rules
+        return redact(url)
+    return redact_url(shown)
+
+
 class SqlCatalog(SqlLifecycleMixin, Catalog):
     """Catalog on any SQLAlchemy URL (tested: ``sqlite:///…``, ``postgresql+psycopg://…``)."""
 
@@ -123,11 +139,17 @@ class SqlCatalog(SqlLifecycleMixin, Catalog):
         except ModuleNotFoundError as exc:
             if "psycopg" in str(exc):
                 raise MissingDependency("a PostgreSQL catalog", "postgres") from None
-            raise CatalogError(f"cannot open catalog {url!r}: {exc}") from None
+            raise CatalogError(self._open_failed(url, exc)) from None
         except (SQLAlchemyError, ValueError) as exc:
-            raise CatalogError(f"cannot open catalog {url!r}: {exc}") from None
+            # A bad driver, a dialect typo or a bad port: the URL is in the message (so the
+            # user sees which setting is wrong) but never its password.
+            raise CatalogError(self._open_failed(url, exc)) from None
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._shared_conn = isinstance(self.engine.pool, sa.pool.StaticPool)
+
+    @staticmethod
+    def _open_failed(url: str, exc: BaseException) -> str:
+        return f"cannot open catalog {safe_url(url)!r}: {redact(str(exc))}"
 
     # -- engine and transactions ------------------------------------------------------------
     @staticmethod
@@ -176,15 +198,16 @@ class SqlCatalog(SqlLifecycleMixin, Catalog):
         except (RepoExists, RefExists, RefMoved, RefNotFound, RepoNotFound, ObjectsVanished):
             raise
         except OperationalError as exc:
-            raise CatalogError(f"catalog unavailable ({self._where()}): {exc.orig}") from None
+            raise CatalogError(
+                f"catalog unavailable ({self._where()}): {redact(str(exc.orig))}") from None
         except IntegrityError:
             raise
         except SQLAlchemyError as exc:
-            raise CatalogError(f"catalog error ({self._where()}): {exc}") from None
+            raise CatalogError(f"catalog error ({self._where()}): {redact(str(exc))}") from None
 
     @property
     def display_url(self) -> str:
-        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        return safe_url(self.url)
 
     def _where(self) -> str:
         return self.display_url
@@ -195,7 +218,8 @@ class SqlCatalog(SqlLifecycleMixin, Catalog):
                 if self._revision(conn) == HEAD_REVISION:
                     return
         except SQLAlchemyError as exc:
-            raise CatalogError(f"catalog unavailable ({self._where()}): {exc}") from None
+            raise CatalogError(f"catalog unavailable ({self._where()}): {redact(str(exc))}"
+                               ) from None
         from alembic import command
         from alembic.config import Config
 
@@ -217,7 +241,8 @@ class SqlCatalog(SqlLifecycleMixin, Catalog):
                             cfg.attributes["connection"] = conn
                             command.upgrade(cfg, "head")
         except SQLAlchemyError as exc:
-            raise CatalogError(f"cannot migrate catalog ({self._where()}): {exc}") from None
+            raise CatalogError(f"cannot migrate catalog ({self._where()}): {redact(str(exc))}"
+                               ) from None
 
     @staticmethod
     def _revision(conn: Connection) -> str | None:

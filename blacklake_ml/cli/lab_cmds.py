@@ -29,6 +29,7 @@ import click
 
 from blacklake_ml.cli.output import emit, note
 from blacklake_ml.cli.state import CliState, json_option, pass_state
+from blacklake_ml.core.redact import redact_url
 from blacklake_ml.errors import MissingDependency
 
 #: The layout-restorer name of the BlackLake side panel (``restorer.add(sidebar,
@@ -58,16 +59,22 @@ class LabPlan:
     labextension: str | None = None
     notes: list[str] = field(default_factory=list)
 
+    def shown_env(self) -> dict[str, str]:
+        """``env`` for display: a catalog or storage URL's password is masked (the real
+        values only go to the child process)."""
+        return {k: redact_url(v) for k, v in self.env.items()}
+
     def to_json(self) -> dict[str, Any]:
         """The ``--dry-run --json`` document."""
-        return {"argv": self.argv, "env": self.env, "home": self.home, "demo": self.demo,
+        return {"argv": self.argv, "env": self.shown_env(), "home": self.home,
+                "demo": self.demo,
                 "workspaces_dir": self.workspaces_dir, "workspace": self.workspace,
                 "panel": self.panel, "labextension": self.labextension,
                 "url_path": f"/lab/workspaces/{self.workspace}", "notes": self.notes}
 
     def command_line(self) -> str:
         """The command as one shell line, environment assignments first."""
-        assigns = [f"{k}={shlex.quote(v)}" for k, v in sorted(self.env.items())]
+        assigns = [f"{k}={shlex.quote(v)}" for k, v in sorted(self.shown_env().items())]
         return " ".join(assigns + [shlex.quote(a) for a in self.argv])
 
 

@@ -3,12 +3,15 @@
 :class:`BlacklakeGroup` turns every failure into a :class:`CliFailure`, so the rules hold for
 every command: a :class:`~blacklake_ml.errors.BlacklakeError` or usage error prints exactly one
 line ``blacklake: error: ...`` on stderr and exits with the error's ``exit_code``; Ctrl-C exits
-130; anything unexpected prints one line (a traceback only with ``BLACKLAKE_DEBUG=1``).
+130; anything unexpected prints one line (a traceback only with ``BLACKLAKE_DEBUG=1``). Error
+lines and tracebacks pass through :func:`~blacklake_ml.core.redact.redact`: a catalog or
+storage URL in a message must not print its password.
 """
 
 from __future__ import annotations
 
 import errno
+import sys
 import traceback
 from collections.abc import Sequence
 from typing import IO, Any
@@ -35,6 +38,7 @@ from blacklake_ml.cli import (
 )
 from blacklake_ml.cli.output import print_json, printable
 from blacklake_ml.cli.state import CliState
+from blacklake_ml.core.redact import redact
 from blacklake_ml.errors import BlacklakeError, ConflictError, MergeConflict
 
 PROG = "blacklake"
@@ -54,9 +58,10 @@ class CliFailure(click.ClickException):
         self.details = list(details)
 
     def show(self, file: IO[Any] | None = None) -> None:
-        """Print the error line, then any detail lines, on stderr."""
-        click.echo(f"{PROG}: {self.label}{printable(self.message)}", file=file, err=True)
-        for line in self.details:
+        """Print the error line (credentials masked), then any detail lines, on stderr."""
+        click.echo(f"{PROG}: {self.label}{printable(redact(self.message))}", file=file,
+                   err=True)
+        for line in self.details:  # conflicting repository paths: scripts need them verbatim
             click.echo(printable(line), file=file, err=True)
 
 
@@ -76,7 +81,7 @@ def _failure_for(exc: BaseException) -> CliFailure:
     if isinstance(exc, KeyboardInterrupt):
         return CliFailure("cancelled; nothing was committed", 130, label="")
     if _debug():
-        traceback.print_exception(exc)
+        sys.stderr.write(redact("".join(traceback.format_exception(exc))))
     if isinstance(exc, BlacklakeError):
         message = str(exc) or type(exc).__name__
         details: list[str] = []

@@ -15,13 +15,29 @@ from blacklake_ml.errors import InvalidMessage, InvalidMetadata, InvalidName, In
 REPO_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 REF_NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,128}")
 HEX_RE = re.compile(r"[0-9a-f]+")
+#: C0 controls and DEL: a newline in a name forges output lines and log entries, an escape
+#: sequence drives terminals, and filesystems refuse some of them at checkout
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 MAX_PATH_BYTES = 4096
+#: what ext4, XFS, APFS and NTFS accept for one file name: a longer segment could be
+#: committed but never checked out
+MAX_SEGMENT_BYTES = 255
 MAX_MESSAGE_CHARS = 16_384
 MAX_META_KEY_CHARS = 128
 MAX_META_VALUE_CHARS = 4096
 MAX_META_ENTRIES = 256
 MAX_META_BYTES = 64 * 1024
+
+
+def _control(text: str) -> str | None:
+    """The first control character of ``text`` as ``U+XXXX``, or None."""
+    m = CONTROL_RE.search(text)
+    return f"U+{ord(m.group()):04X}" if m else None
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def validate_repo_name(name: str) -> str:
@@ -35,7 +51,13 @@ def validate_repo_name(name: str) -> str:
 
 
 def validate_ref_name(name: str, kind: str = "branch") -> str:
-    """Return ``name`` if it is a valid branch or tag name, else raise :class:`InvalidName`."""
+    """Return ``name`` if it is a valid branch or tag name, else raise :class:`InvalidName`.
+
+    The character class already excludes control characters; they get their own message
+    because ``name!r`` of a CR/LF looks like an ordinary escape to a reader.
+    """
+    if isinstance(name, str) and (bad := _control(name)):
+        raise InvalidName(f"invalid {kind} name {name!r}: contains the control character {bad}")
     if (
         not isinstance(name, str)
         or not REF_NAME_RE.fullmatch(name)
@@ -51,14 +73,17 @@ def normalize_path(path: str, *, allow_root: bool = True) -> str:
     """Return the canonical form of a repository path ('' is the root).
 
     Accepts ``a/b``, ``a/b/`` and ``a//b`` (empty segments are dropped); rejects absolute
-    paths, ``.``/``..`` segments, backslash-rooted Windows forms, NUL bytes and paths over
-    4096 bytes. Nothing is resolved against a filesystem.
+    paths, ``.``/``..`` segments, backslash-rooted Windows forms, control characters
+    (U+0000-U+001F, U+007F: NUL, CR, LF, ESC, ...), segments over 255 bytes and paths over
+    4096 bytes (UTF-8). Nothing is resolved against a filesystem.
     """
     if not isinstance(path, str):
         raise InvalidPath(f"path must be a string, not {type(path).__name__}")
     if "\x00" in path:
         raise InvalidPath("invalid path: contains a NUL byte")
-    if len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+    if bad := _control(path):
+        raise InvalidPath(f"invalid path {path[:200]!r}: contains the control character {bad}")
+    if _utf8_len(path) > MAX_PATH_BYTES:
         raise InvalidPath(f"invalid path: longer than {MAX_PATH_BYTES} bytes")
     if path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", path):
         raise InvalidPath(f"invalid path {path!r}: must be relative to the repository root")
@@ -68,6 +93,9 @@ def normalize_path(path: str, *, allow_root: bool = True) -> str:
             raise InvalidPath(f"invalid path {path!r}: '.' and '..' segments are not allowed")
         if "\\" in part:
             raise InvalidPath(f"invalid path {path!r}: backslashes are not allowed")
+        if _utf8_len(part) > MAX_SEGMENT_BYTES:
+            raise InvalidPath(f"invalid path: segment {part[:40]!r}... is longer than "
+                              f"{MAX_SEGMENT_BYTES} bytes (UTF-8)")
     norm = "/".join(parts)
     if not norm and not allow_root:
         raise InvalidPath("invalid path: empty (the repository root cannot be used here)")
@@ -97,7 +125,8 @@ def validate_meta(meta: Mapping[str, object] | None) -> dict[str, str]:
     """Return metadata as a new ``dict[str, str]`` or raise :class:`InvalidMetadata`.
 
     Values may be str, int, float or bool (stored as their string form); keys are non-empty
-    strings without NUL or '='. Limits keep trees small and queries cheap.
+    strings without control characters or '='. Values may hold newlines and tabs (a
+    description, a JSON snippet) but no NUL. Limits keep trees small and queries cheap.
     """
     if meta is None:
         return {}
@@ -108,8 +137,11 @@ def validate_meta(meta: Mapping[str, object] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     total = 0
     for key, value in meta.items():
-        if not isinstance(key, str) or not key or "\x00" in key or "=" in key:
+        if not isinstance(key, str) or not key or "=" in key:
             raise InvalidMetadata(f"invalid metadata key {key!r}")
+        if bad := _control(key):
+            raise InvalidMetadata(f"invalid metadata key {key[:40]!r}: contains the control "
+                                  f"character {bad}")
         if len(key) > MAX_META_KEY_CHARS:
             raise InvalidMetadata(f"metadata key {key[:20]!r}... longer than {MAX_META_KEY_CHARS}")
         if isinstance(value, bool):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, cast
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Unicode
 
+from blacklake_ml.core.redact import install_log_redaction
 from blacklake_ml.jupyter.handlers import RUNNER_KEY
 from blacklake_ml.jupyter.routes import ROUTES
 from blacklake_ml.jupyter.runner import StoreRunner
@@ -57,6 +59,11 @@ class BlackLake(ExtensionApp):
         """Create the store runner (the store itself opens lazily)."""
         self.runner = StoreRunner(self.open_store)
         self.settings[RUNNER_KEY] = self.runner
+        # The handlers log through the server's logger (a store that fails to open logs its
+        # traceback): mask credentials in those records.
+        for logger in {id(x): x for x in (self.log, getattr(self.serverapp, "log", None))
+                       if isinstance(x, logging.Logger)}.values():
+            install_log_redaction(logger)
         self.log.info("BlackLake API at %sblacklake/api/ (store: %s)",
                       self.serverapp.base_url if self.serverapp else "/",
                       self.home or "default")

@@ -6,7 +6,9 @@ status code and body shape are decided here and nowhere else:
 * :class:`~blacklake_ml.errors.BlacklakeError` subclasses map to a status by kind (bad input
   400, missing 404, taken 409, conflicts 409 with the conflicting paths, quota 413, missing
   optional dependency 501, damaged store or failing backend 500) with the error's own
-  message, which is written for users and safe to show;
+  message, which is written for users and safe to show once credentials are masked
+  (:func:`~blacklake_ml.core.redact.redact`: a catalog URL in a ``CatalogError`` must not
+  reach the browser with its password, whoever built the message);
 * ``tornado.web.HTTPError`` (403 from authentication, 405, ...) keeps its status;
 * anything else is a bug: a generic 500 message, the traceback goes to the server log only.
 
@@ -22,6 +24,7 @@ from typing import Any
 
 from tornado.web import HTTPError
 
+from blacklake_ml.core.redact import redact
 from blacklake_ml.errors import (
     AlreadyExists,
     AmbiguousRef,
@@ -81,10 +84,10 @@ def error_response(exc: BaseException) -> tuple[int, dict[str, Any]]:
         reason = exc.reason or responses.get(status, "Unknown")
         message = exc.log_message % exc.args if exc.log_message and exc.args else \
             exc.log_message
-        return status, {"message": message or reason, "reason": reason}
+        return status, {"message": redact(message or reason), "reason": reason}
     if not isinstance(exc, BlacklakeError):
         return 500, {"message": INTERNAL_MESSAGE, "reason": "InternalError"}
-    body: dict[str, Any] = {"message": str(exc), "reason": type(exc).__name__}
+    body: dict[str, Any] = {"message": redact(str(exc)), "reason": type(exc).__name__}
     if isinstance(exc, ConflictError):
         body["conflicts"] = list(exc.paths)
     if isinstance(exc, AmbiguousRef):

@@ -19,6 +19,7 @@ from blacklake_ml.catalog import RefRow, RepoRow
 from blacklake_ml.catalog.search_base import CardDoc
 from blacklake_ml.core.names import join_path, normalize_path
 from blacklake_ml.core.objects import TreeEntry
+from blacklake_ml.core.redact import redact_url
 from blacklake_ml.core.uri import BlacklakeURI
 from blacklake_ml.errors import InvalidInput
 from blacklake_ml.jupyter.params import Page
@@ -137,8 +138,12 @@ def _asset(store: Store, r: Repo, commit: str, path: str, ref: str) -> CardDoc |
 def status(store: Store) -> dict[str, Any]:
     """Extension version, where the store lives, whether dense search works, counts."""
     repos = len(store.list_repos())
+    where = store.describe()
+    # describe() masks already; masking again here keeps the answer safe whatever a storage
+    # backend's display_url does (this goes to the browser)
+    where.update({k: redact_url(where[k]) for k in ("storage", "catalog") if where.get(k)})
     return {"ok": True, "extension": "blacklake_ml", "version": __version__,
-            "api_version": API_VERSION, "store": store.describe(),
+            "api_version": API_VERSION, "store": where,
             "dense_search": dense_available(),
             "counts": {"repos": repos, "cards": store.catalog.search_index().count_cards()},
             "empty": repos == 0}

@@ -107,7 +107,9 @@ def _ensure_dirs(root: Path, parts: list[str], made: set[Path]) -> Path:
 def write_file(odb: ObjectDB, manifest: FileManifest, target: Path,
                progress: Progress = NULL_PROGRESS) -> None:
     """Write a stored file to ``target`` atomically (temp name + rename)."""
-    tmp = target.with_name(f".{target.name}.blacklake-{uuid.uuid4().hex[:8]}")
+    # The temp name does not embed the target's: a 255-byte name (the segment limit) plus
+    # a suffix would exceed what the filesystem accepts for one name.
+    tmp = target.with_name(f".blacklake-{uuid.uuid4().hex}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(tmp, flags, 0o644)
     try:

@@ -17,6 +17,7 @@ from blacklake_ml.core.ids import FORMAT, Kind
 from blacklake_ml.core.names import validate_repo_name
 from blacklake_ml.core.objects import Commit
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
+from blacklake_ml.core.redact import install_log_redaction
 from blacklake_ml.core.uri import BlacklakeURI
 from blacklake_ml.errors import InvalidInput, ObjectNotFound, StorageError
 from blacklake_ml.service.commit import now_iso
@@ -28,7 +29,8 @@ from blacklake_ml.service.repo import Repo
 from blacklake_ml.storage import LocalStorage, ObjectStorage, open_storage
 
 MARKER = "blacklake.json"
-_log = logging.getLogger(__name__)
+#: a listener's exception text may quote a store URL: the filter masks credentials
+_log = install_log_redaction(logging.getLogger(__name__))
 
 
 class Store:
@@ -89,9 +91,9 @@ class Store:
             self.storage.put_bytes(MARKER, orjson.dumps(want, option=orjson.OPT_INDENT_2))
             return
         except orjson.JSONDecodeError:
-            raise StorageError(f"{MARKER} in {self.storage.url} is damaged") from None
+            raise StorageError(f"{MARKER} in {self.storage.display_url} is damaged") from None
         if have.get("format", {}).get("version") != FORMAT["version"]:
-            raise StorageError(f"store at {self.storage.url} has format "
+            raise StorageError(f"store at {self.storage.display_url} has format "
                                f"{have.get('format')}, this version reads {FORMAT}")
 
     def close(self) -> None:
@@ -106,9 +108,9 @@ class Store:
         self.close()
 
     def describe(self) -> dict[str, Any]:
-        """Where this store lives."""
+        """Where this store lives (URLs with their credentials masked: this is shown)."""
         where = self.storage.root if isinstance(self.storage, LocalStorage) else None
-        return {"home": str(self.config.home), "storage": self.storage.url,
+        return {"home": str(self.config.home), "storage": self.storage.display_url,
                 "catalog": self.catalog.display_url,
                 "objects_dir": str(where) if where else None}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from blacklake_ml.core.redact import redact, redact_url
 from blacklake_ml.errors import MissingDependency, StorageError
 from blacklake_ml.storage.base import ObjectStorage, SpoolWriter, StorageItem
 from blacklake_ml.storage.local import LocalStorage
@@ -63,4 +64,7 @@ def open_storage(url: str, **options: Any) -> ObjectStorage:
     try:
         return FsspecStorage(url, **options)
     except (ValueError, ImportError) as exc:
-        raise StorageError(f"cannot open storage {url!r}: {exc}") from exc
+        # Not chained: the vendor error's text (and so any traceback logged) may hold the
+        # URL's credentials; the redacted message says what failed.
+        raise StorageError(f"cannot open storage {redact_url(url)!r}: {redact(str(exc))}"
+                           ) from None

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from typing_extensions import Self
 
+from blacklake_ml.core.redact import redact_url
+
 
 @dataclass(frozen=True)
 class StorageItem:
@@ -66,8 +68,15 @@ class ObjectStorage(ABC):
     several threads at once.
     """
 
-    #: The URL this storage was opened from (for messages and ``stats``).
+    #: The URL this storage was opened from. May carry credentials (``s3://key:secret@b``,
+    #: ``?sig=...``): show :attr:`display_url` instead, never this.
     url: str
+
+    @property
+    def display_url(self) -> str:
+        """:attr:`url` with passwords and secret query parameters masked (for messages,
+        ``describe``, status answers and logs)."""
+        return redact_url(self.url)
 
     @abstractmethod
     def put_bytes(self, key: str, data: bytes) -> None:
@@ -111,4 +120,4 @@ class ObjectStorage(ABC):
         """Release cached handles or connections."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.url!r})"
+        return f"{type(self).__name__}({self.display_url!r})"

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from blacklake_ml.core.redact import redact
 from blacklake_ml.errors import ObjectNotFound, StorageError
 from blacklake_ml.storage.base import ObjectStorage, SpoolWriter, StorageItem
 
@@ -20,7 +21,8 @@ from blacklake_ml.storage.base import ObjectStorage, SpoolWriter, StorageItem
 def _translate(exc: BaseException, what: str) -> Exception:
     if isinstance(exc, FileNotFoundError):
         return ObjectNotFound(f"storage object {what} is missing")
-    return StorageError(f"storage error on {what}: {type(exc).__name__}: {exc}")
+    # Vendor messages can quote the endpoint or a presigned URL: mask before it travels.
+    return StorageError(redact(f"storage error on {what}: {type(exc).__name__}: {exc}"))
 
 
 class _FsspecSpool(SpoolWriter):
