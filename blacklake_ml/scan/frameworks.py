@@ -162,9 +162,14 @@ def scan_skops(src: Source) -> Verdict:
         facts = scan_skops_file(src)
     except Exception as e:  # noqa: BLE001 - unreadable schema: cannot vouch for it
         return Verdict(UNKNOWN, "skops", [f"skops schema could not be read: {type(e).__name__}"])
+    from blacklake_ml.extract._pickle_policy import is_allowed
+
     v = Verdict(SAFE, "skops")
     for t in facts.get("unsafe", []):
-        v.add(UNSAFE, f"skops type {t} is not trusted by default: loading it runs its code")
+        module, _, name = str(t).rpartition(".")
+        if is_allowed(module, name):
+            continue  # skops does not trust it by default, but it is on the exact allow-list
+        v.add(UNSAFE, f"skops type {t} is not on the allow-list: loading it runs its code")
     return v
 
 

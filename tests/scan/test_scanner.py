@@ -108,6 +108,9 @@ def benign(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     buf = io.BytesIO()
     np.savez(buf, a=np.arange(3))
     out["a.npz"] = buf.getvalue()
+    import skops.io
+
+    out["rf.skops"] = skops.io.dumps(models["rf"])
     out["config.json"] = b'{"model_type": "bert", "hidden_size": 8}'
     out["README.md"] = b"# A model\n\nconfig:\n  x: 1\n"
     out["requirements.txt"] = b"certifi\nnumpy\n"
