@@ -782,11 +782,28 @@ class PickleMachine:
                 return None
         import numpy
 
+        # numpy's dtype.__setstate__ trusts its input (hostile states crash the process), so
+        # it is never called: the dtype is built through numpy's validated constructors and
+        # accepted only when its own pickled state is exactly the state in the file
         try:
             dt = numpy.dtype(*node.args)
-            if st is not None:
-                dt.__setstate__(st)  # type: ignore[attr-defined]
-            return dt
+            if st is None or dt.__reduce__()[2] == st:
+                return dt
+            if isinstance(st, tuple) and len(st) >= 8 and isinstance(st[3], tuple) and \
+                    isinstance(st[4], dict) and isinstance(st[5], int):
+                names, fields = st[3], st[4]
+                if set(names) != set(fields) or not all(
+                        isinstance(fields[n], tuple) and len(fields[n]) == 2
+                        and isinstance(fields[n][0], numpy.dtype)
+                        and isinstance(fields[n][1], int) for n in names):
+                    return None
+                spec = {"names": list(names), "formats": [fields[n][0] for n in names],
+                        "offsets": [fields[n][1] for n in names], "itemsize": st[5]}
+                built = numpy.dtype(spec, align=bool(node.args[1]) if len(node.args) > 1
+                                    else False)
+                if built.__reduce__()[2] == st:
+                    return built
+            return None
         except Exception:  # noqa: BLE001 - joblib's load would fail on this dtype too
             return None
 
