@@ -797,7 +797,7 @@ class PickleMachine:
                         and isinstance(fields[n][0], numpy.dtype)
                         and isinstance(fields[n][1], int) for n in names):
                     return None
-                spec = {"names": list(names), "formats": [fields[n][0] for n in names],
+                spec: Any = {"names": list(names), "formats": [fields[n][0] for n in names],
                         "offsets": [fields[n][1] for n in names], "itemsize": st[5]}
                 built = numpy.dtype(spec, align=bool(node.args[1]) if len(node.args) > 1
                                     else False)
