@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from blacklake_ml.cli.output import emit, human_size, note
 from blacklake_ml.cli.state import CliState, json_option, pass_state
+from blacklake_ml.cli.tokens import GENERATED, resolve_token, token_options
 
 #: default port of ``serve-dvc``
 DEFAULT_PORT = 8700
@@ -37,9 +39,7 @@ def _stop_on_sigterm(_signum: int, _frame: Any) -> None:
               help="Address to listen on (loopback only unless you say otherwise).")
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT,
               show_default=True, help="Port (0: any free port).")
-@click.option("--token", metavar="T",
-              help="Password clients must send (HTTP basic, any user name; or Bearer). "
-                   "Generated and printed when omitted.")
+@token_options
 @click.option("--branch", default="dvc-remote", show_default=True,
               help="Branch of each repository that holds the DVC objects.")
 @click.option("--no-create", is_flag=True,
@@ -50,38 +50,42 @@ def _stop_on_sigterm(_signum: int, _frame: Any) -> None:
                    "objects / 512 MiB, or after 30 s of steady uploads).")
 @json_option
 @pass_state
-def serve_dvc(state: CliState, host: str, port: int, token: str | None, branch: str,
-              no_create: bool, commit_delay: float) -> None:
+def serve_dvc(state: CliState, host: str, port: int, token: str | None,
+              token_file: Path | None, branch: str, no_create: bool,
+              commit_delay: float) -> None:
     """Serve the store as a DVC HTTP remote at http://HOST:PORT/dvc/<repo>.
 
     `dvc push` stores DVC objects as chunked, deduplicated files of repository <repo>
     (branch dvc-remote, committed in batches); `dvc pull`, `dvc fetch` and `dvc status -c`
     read them back. Runs until Ctrl-C (uploads still staged are committed first).
+
+    Clients send the token as the password of HTTP basic auth (any user name) or as a
+    Bearer token. Only a generated token is printed.
     """
     from blacklake_ml.gateway import Gateway
     from blacklake_ml.integrations.dvc import DvcRemote
 
-    generated = not token
-    secret = token or Gateway.new_token()
+    secret = resolve_token(token, token_file, Gateway.new_token())
+    generated = secret.source == GENERATED
     remote = DvcRemote(state.store(), branch=branch, create_repos=not no_create,
                        quiet=commit_delay, max_wait=max(30.0, commit_delay))
     try:
-        gateway = remote.serve(token=secret, host=host, port=port)
+        gateway = remote.serve(token=secret.value, host=host, port=port)
     except BaseException:
         remote.close()
         raise
     url = f"{gateway.url}/dvc/<repo>"
-    shown = secret if generated else "<your --token>"
+    shown = secret.value if generated else secret.placeholder()
     commands = remote_commands(f"{gateway.url}/dvc/REPO", shown)
     if state.json:
         # one line: a script reads it before the server blocks
         click.echo(json.dumps({"url": url, "base_url": gateway.url, "prefix": "/dvc",
-                               "branch": branch, "token": secret if generated else None,
-                               "commands": commands}))
+                               "branch": branch, "token": secret.value if generated else None,
+                               "token_source": secret.source, "commands": commands}))
     else:
         click.echo(f"DVC remote on {url}  (objects on branch {branch!r})")
         if generated:
-            click.echo(f"token: {secret}")
+            click.echo(f"token: {secret.value}")
         click.echo("Point a DVC project at repository REPO with:")
         for line in commands:
             click.echo(f"  {line}")

@@ -7,9 +7,10 @@ What clients that only speak HTTP need to read a stored file (W&B HTTP reference
   it on download, so a referenced file gets the digest an uploaded copy would get, and an
   artifact's digest is the same whichever way it was built. MD5 is computed once per stored
   content on the first request (``Repo.digests(md5=True)``) and cached in the catalog.
-* ``Content-Length``, ``Accept-Ranges: bytes``; one ``Range`` answered with ``206`` (or
-  ``416`` with ``Content-Range: bytes */size``); ``If-None-Match`` (``304``) and
-  ``If-Range``.
+* ``Content-Length``, ``Accept-Ranges: bytes``; one ``Range`` answered with ``206`` (an
+  unsatisfiable or malformed one ``416`` with ``Content-Range: bytes */size``; several
+  ranges or another unit: the whole file — :mod:`blacklake_ml.gateway.ranges`);
+  ``If-None-Match`` (``304``) and ``If-Range``.
 * The body is streamed: a whole file through the object DB's span reader, a range through a
   seekable reader fetching one chunk at a time; every chunk is hash-verified on the way.
 * Authentication: the gateway token in an ``Authorization`` header, or a signed URL

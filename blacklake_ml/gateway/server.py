@@ -1,8 +1,10 @@
 """A small threaded HTTP server over a store, for clients that speak plain HTTP.
 
 The bridges mount route sets on it: W&B HTTP references (files with ``ETag`` = digest) and the
-DVC HTTP remote (``/dvc/<repo>/…``). It is the standard library's ``ThreadingHTTPServer``
-— no extra dependency, one thread per connection — with:
+DVC HTTP remote (``/dvc/<repo>/…``). Standard library only: :mod:`http.server`'s request
+parsing over :class:`~blacklake_ml.gateway.listener.Listener` — one selector thread reads
+request headers, a fixed pool of workers answers, every phase has a timeout (so no client,
+authenticated or not, can make it hold more than ``1 + workers`` threads) — with:
 
 * token authentication on every route: HTTP basic (any user name, the token as password, as
   ``dvc remote modify --local <r> auth basic`` sends it) or ``Authorization: Bearer <token>``;
@@ -14,7 +16,10 @@ DVC HTTP remote (``/dvc/<repo>/…``). It is the standard library's ``ThreadingH
   :meth:`Request.send`, :meth:`Request.send_json` or :meth:`Request.send_stream`;
 * errors: a :class:`~blacklake_ml.errors.BlacklakeError` from a handler becomes its HTTP status
   (404 for not-found errors, 400 for bad input, 409 for conflicts) with a JSON body; anything
-  else is a 500 that is logged, never a traceback on the wire.
+  else is a 500 that is logged, never a traceback on the wire;
+* ``Range`` parsed strictly (:mod:`blacklake_ml.gateway.ranges`): one byte range answered
+  ``206``, an unsatisfiable or malformed one ``416`` with ``Content-Range: bytes */SIZE``,
+  several ranges or an unknown unit ignored (the whole body).
 """
 
 from __future__ import annotations
@@ -24,12 +29,11 @@ import hmac
 import logging
 import re
 import secrets
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import IO, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -42,6 +46,8 @@ from blacklake_ml.errors import (
     InvalidInput,
     NotFound,
 )
+from blacklake_ml.gateway import ranges
+from blacklake_ml.gateway.listener import Connection, Limits, Listener, SocketWriter
 
 _log = logging.getLogger(__name__)
 
@@ -98,27 +104,15 @@ def status_for(exc: BlacklakeError) -> int:
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """``(start, end_exclusive)`` of a single ``bytes=`` range, or None for the whole body.
+    """``(start, end_exclusive)`` of the one byte range to send, or None for the whole body.
 
-    Raises :class:`HttpError` 416 for a range outside the body or a malformed/multi range
-    (clients asking several ranges at once do not exist among ours).
+    Raises :class:`HttpError` 416 for an unsatisfiable or malformed header; several ranges
+    and unknown units are ignored (None). Every case: :mod:`blacklake_ml.gateway.ranges`.
     """
-    if not header:
-        return None
-    m = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header)
-    if m is None or (not m.group(1) and not m.group(2)):
-        raise HttpError(416, f"unsupported Range {header!r}")
-    first, last = m.group(1), m.group(2)
-    if not first:  # suffix range: the last N bytes
-        n = int(last)
-        if n == 0:
-            raise HttpError(416, "empty suffix range")
-        return max(0, size - n), size
-    start = int(first)
-    end = min(int(last) + 1, size) if last else size
-    if start >= size or end <= start:
-        raise HttpError(416, f"range {header!r} outside a body of {size} bytes")
-    return start, end
+    try:
+        return ranges.parse_range(header, size)
+    except ranges.RangeNotSatisfiable as exc:
+        raise HttpError(416, str(exc)) from None
 
 
 def declares_body(h: BaseHTTPRequestHandler) -> bool:
@@ -278,35 +272,37 @@ def _lazy(pieces: Callable[[int, int], Iterable[bytes]], start: int, end: int
     yield from pieces(start, end)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # Let a restarted gateway take its port back at once (TIME_WAIT sockets).
-    allow_reuse_address = True
-    gateway: Gateway
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Log a failed connection instead of printing a traceback on stderr; a client that
-        drops a keep-alive connection (aiohttp closes one whose body it did not read, as in
-        DVC's existence checks) is routine and not logged at all."""
-        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
-            return
-        _log.exception("gateway: connection from %s failed", client_address)
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    """:mod:`http.server`'s request parsing and answer writing for ONE request of a
+    connection whose header block the listener has read already."""
+
     protocol_version = "HTTP/1.1"  # keep-alive: DVC and requests reuse connections
-    # Headers and body go out in separate writes: with Nagle's algorithm on, the body of a
-    # small answer waits for the client's delayed ACK (~40 ms per request on keep-alive).
-    disable_nagle_algorithm = True
     server_version = "blacklake-gateway"
+
+    def __init__(self, conn: Connection, gateway: Gateway) -> None:
+        # Not BaseRequestHandler.__init__: that one would loop over requests on this thread;
+        # the listener wants the connection back after each answer (keep-alive costs no
+        # thread), so the streams are set up here and run_one() answers one request.
+        assert conn.reader is not None
+        self.gateway = gateway
+        self.request = self.connection = conn.sock
+        self.client_address = conn.address
+        self.rfile = conn.reader
+        self.wfile = SocketWriter(conn.sock)
+        self.close_connection = True
+        self._bl_started = False
+
+    def run_one(self) -> bool:
+        """Answer one request; whether the connection stays open for another."""
+        self.handle_one_request()
+        return not self.close_connection
 
     def log_message(self, format: str, *args: Any) -> None:
         _log.debug("%s %s", self.address_string(), format % args)
 
     def _dispatch(self) -> None:
         self._bl_started = False
-        self.server.gateway.dispatch(self)
+        self.gateway.dispatch(self)
 
     def send_response(self, code: int, message: str | None = None) -> None:
         self._bl_started = True
@@ -315,18 +311,29 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _dispatch
 
 
+def _serve_connection(gateway: Gateway, conn: Connection) -> bool:
+    """The listener's ``serve_one``: one request on ``conn``; whether to keep it open."""
+    try:
+        return _Handler(conn, gateway).run_one()
+    except (ConnectionResetError, BrokenPipeError, TimeoutError):
+        # A client that drops a keep-alive connection (aiohttp closes one whose body it did
+        # not read, as in DVC's existence checks) or stalls is routine: not logged.
+        return False
+
+
 class Gateway:
     """The HTTP server: ``Gateway(routes, token=...)``, then :meth:`start` (a background
     thread, for tests and notebooks) or :meth:`serve_forever` (the CLI)."""
 
     def __init__(self, routes: Sequence[Route], *, token: str, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+                 port: int = 0, limits: Limits | None = None) -> None:
         if not token:
             raise InvalidInput("the gateway needs a token (every route is authenticated)")
         self.routes = list(routes)
         self.token = token
-        self._server = _Server((host, port), _Handler)
-        self._server.gateway = self
+        self.limits = limits or Limits()
+        self._listener = Listener(host, port, lambda conn: _serve_connection(self, conn),
+                                  self.limits)
         self._thread: threading.Thread | None = None
 
     @staticmethod
@@ -336,11 +343,16 @@ class Gateway:
 
     @property
     def host(self) -> str:
-        return str(self._server.server_address[0])
+        return str(self._listener.address[0])
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return int(self._listener.address[1])
+
+    @property
+    def listener(self) -> Listener:
+        """The connection listener (its thread and connection counts, for tests)."""
+        return self._listener
 
     @property
     def url(self) -> str:
@@ -351,22 +363,22 @@ class Gateway:
     # -- running --------------------------------------------------------------------------
     def start(self) -> Self:
         """Serve on a daemon thread; returns at once."""
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        self._thread = threading.Thread(target=self._listener.serve_forever,
                                         name="blacklake-gateway", daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve on this thread until :meth:`close` (or Ctrl-C)."""
-        self._server.serve_forever()
+        self._listener.serve_forever()
 
     def close(self) -> None:
-        """Stop serving and release the port."""
+        """Stop serving and release the port (requests being answered get a few seconds)."""
         if self._thread is not None:
-            self._server.shutdown()
+            self._listener.shutdown()
             self._thread.join()
             self._thread = None
-        self._server.server_close()
+        self._listener.close()
 
     def __enter__(self) -> Self:
         return self.start() if self._thread is None else self
@@ -439,8 +451,8 @@ class Gateway:
             self._error(h, exc.status, str(exc), req=req)
         except BlacklakeError as exc:
             self._error(h, status_for(exc), str(exc), reason=type(exc).__name__, req=req)
-        except (BrokenPipeError, ConnectionResetError):
-            h.close_connection = True  # the client went away mid-answer
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            h.close_connection = True  # the client went away or stalled mid-request
         except Exception as exc:  # noqa: BLE001 - one bad request must not kill the server
             _log.exception("gateway: %s %s failed", h.command, path)
             self._error(h, 500, f"internal error: {type(exc).__name__}", req=req)

@@ -29,9 +29,10 @@ one quiet second). A killed server loses nothing acknowledged: the next one comm
 leftovers on start. Each object's MD5 — its name — is cached on its file object in the
 catalog (``repo.digests(..., md5=True)`` is then free).
 
-Thread safety. The gateway runs one thread per connection and DVC transfers with several
-jobs. Request threads only *read* the store (ref lookup, tree walk, chunk reads: the catalog
-hands each thread its own connection, the object caches are locked) and *stage* uploads
+Thread safety. The gateway answers requests on a fixed pool of worker threads and DVC
+transfers with several jobs. Request threads only *read* the store (ref lookup, tree walk,
+chunk reads: the catalog hands each thread its own connection, the object caches are
+locked) and *stage* uploads
 (separate temp files; the staged index is locked); every store *write* happens on the single
 committer thread (``flush`` takes the same lock). Verified by
 ``tests/integrations/dvc/test_dvc_remote.py::test_parallel_push_pull_many_files``.
@@ -47,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from blacklake_ml.errors import PathNotFound, RepoNotFound
-from blacklake_ml.gateway import Gateway, HttpError, Request, Route
+from blacklake_ml.gateway import Gateway, HttpError, Limits, Request, Route
 from blacklake_ml.gateway.files import stored_pieces
 from blacklake_ml.integrations.dvc.committer import (
     BATCH_BYTES,
@@ -119,10 +120,12 @@ class DvcRemote:
             Route.of("PUT", f"{prefix}/{_REPO}(?P<rest>/.*)?", self._bad_upload),
         ]
 
-    def serve(self, *, token: str, host: str = "127.0.0.1", port: int = 0) -> Gateway:
+    def serve(self, *, token: str, host: str = "127.0.0.1", port: int = 0,
+              limits: Limits | None = None) -> Gateway:
         """A gateway serving this remote (not started: call ``start()`` or
-        ``serve_forever()``)."""
-        return Gateway(self.routes(), token=token, host=host, port=port)
+        ``serve_forever()``); ``limits``: its worker pool and timeouts (defaults: see
+        :class:`~blacklake_ml.gateway.Limits`)."""
+        return Gateway(self.routes(), token=token, host=host, port=port, limits=limits)
 
     def _upload(self, req: Request) -> None:
         repo, oid_path = req.params["repo"], req.params["oid"]

@@ -79,6 +79,10 @@ def test_push_status_pull_roundtrip(tmp_path: Path, store: Store,
     status, _, _ = http(f"{url}/{oid_path(model)}",
                         headers={"Range": f"bytes={len(model)}-"})
     assert status == 416
+    # an absurdly long number is refused like any malformed range (it used to be a 500)
+    status, headers, _ = http(f"{url}/{oid_path(model)}",
+                              headers={"Range": "bytes=0-" + "9" * 5000})
+    assert status == 416 and headers["Content-Range"] == f"bytes */{len(model)}"
 
     forget_local_data(project, files)
     assert "22 files fetched" in dvc(project, "pull").stdout
