@@ -1,8 +1,13 @@
 """Thin HTTP handlers: parse the request, run ONE view/action on the store thread, reply JSON.
 
-Every HTTP method of every handler is ``@tornado.web.authenticated`` (a test requests every
-route in :data:`~blacklake_ml.jupyter.routes.ROUTES` without credentials and fails on any
-answer but 403). Errors of any kind end in :meth:`BlackLakeHandler.write_error`, which asks
+Authentication comes before method dispatch: :meth:`BlackLakeHandler.prepare` answers 403 to
+any request without credentials, whatever its method — also one the handler does not
+implement, which tornado would otherwise answer 405 before ``@tornado.web.authenticated``
+ran (so an anonymous client could map which routes accept writes). With credentials, a wrong
+method stays 405. Every implemented method is ``@tornado.web.authenticated`` as well (defence
+in depth). tests/jupyter/test_jupyter_auth.py requests every route of
+:data:`~blacklake_ml.jupyter.routes.ROUTES` with every method, without and with a token.
+Errors of any kind end in :meth:`BlackLakeHandler.write_error`, which asks
 :func:`~blacklake_ml.jupyter.errors.error_response` for the status and body.
 """
 
@@ -31,6 +36,19 @@ T = TypeVar("T")
 
 class BlackLakeHandler(APIHandler):
     """Base of every route: store work runs on the store thread; errors map in one place."""
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Refuse an unauthenticated request (403) before tornado picks the method.
+
+        ``jupyter_server`` checks credentials here only when the server sets
+        ``allow_unauthenticated_access = False``; otherwise the first check is the
+        ``@authenticated`` decorator, which a method the handler lacks never reaches.
+        ``OPTIONS`` is exempt: it is the CORS preflight, sent without credentials by
+        browsers, and answers no data.
+        """
+        await super().prepare()
+        if self.current_user is None and self.request.method != "OPTIONS":
+            raise tornado.web.HTTPError(403)
 
     @property
     def runner(self) -> StoreRunner:

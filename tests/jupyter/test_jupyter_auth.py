@@ -89,31 +89,59 @@ def registered_handlers(serverapp: Any) -> list[type[Any]]:
     return out
 
 
+def every_case() -> Iterator[tuple[str, str, type[Any]]]:
+    """Every route with every method, implemented or not."""
+    for pattern, handler in ROUTES:
+        for method in METHODS:
+            yield method, pattern, handler
+
+
+async def request(client: Any, url: str, method: str, headers: dict[str, str]) -> Any:
+    body = json.dumps({"name": "x", "ref": "main"}) if method in ("POST", "PUT",
+                                                                   "PATCH") else None
+    return await client.fetch(url, method=method, body=body, raise_error=False,
+                              follow_redirects=False, allow_nonstandard_methods=True,
+                              headers={"Content-Type": "application/json", **headers})
+
+
 @pytest.mark.parametrize("jp_server_config", [True, False], indirect=True,
                          ids=["server-allows-unauthenticated", "server-requires-auth"])
 async def test_no_route_answers_without_a_token(jp_serverapp: Any, http_server_client: Any,
                                                 jp_base_url: str, api: Any) -> None:
+    """403 for every route and every method without credentials — also for methods a route
+    does not implement (tornado answered those 405 before authentication: an anonymous
+    client could tell the write routes apart)."""
     assert sorted(h.__name__ for h in registered_handlers(jp_serverapp)) == \
         sorted(h.__name__ for _, h in ROUTES)
     tried = []
-    for method, pattern, _handler in cases():
+    for method, pattern, _handler in every_case():
         url = url_path_join(jp_base_url, sample_path(pattern))
-        body = json.dumps({"name": "x", "ref": "main"}) if method in ("POST", "PUT",
-                                                                       "PATCH") else None
-        resp = await http_server_client.fetch(
-            url, method=method, body=body, raise_error=False, follow_redirects=False,
-            allow_nonstandard_methods=True, headers={"Content-Type": "application/json"})
-        tried.append((method, url, resp.code))
-        assert resp.code in (401, 403) or 300 <= resp.code < 400, (method, url, resp.code)
-        if method != "HEAD":
-            assert b"hub" not in (resp.body or b"") and b"commit" not in (resp.body or b"")
-    assert len(tried) == len(list(cases()))
+        for headers in ({}, {"Authorization": "token wrong-token"}):
+            resp = await request(http_server_client, url, method, headers)
+            tried.append((method, url, resp.code))
+            assert resp.code == 403, (method, url, resp.code, headers)
+            if method != "HEAD":
+                assert b"hub" not in (resp.body or b"") and b"commit" not in (resp.body or b"")
+    assert len(tried) == 2 * len(ROUTES) * len(METHODS)
     # Nothing reached the store, not even to open it.
     assert _extension(jp_serverapp).runner is not None
     assert not _extension(jp_serverapp).runner.opened  # type: ignore[union-attr]
     # With the token the same GET routes answer (the paths do reach the handlers).
     status, doc = await api("GET", "repos/hub")
     assert status == 200 and doc["name"] == "hub"
+
+
+async def test_with_a_token_a_wrong_method_is_405(jp_serverapp: Any, http_server_client: Any,
+                                                 jp_base_url: str) -> None:
+    """Authenticated, a method a route does not implement is still 405 (not 403: the
+    client is allowed in, the method is what is wrong)."""
+    auth = {"Authorization": "token sekrit-token"}
+    wrong = [(m, p) for m, p, h in every_case() if m not in implemented(h)]
+    assert wrong
+    for method, pattern in wrong:
+        url = url_path_join(jp_base_url, sample_path(pattern))
+        resp = await request(http_server_client, url, method, auth)
+        assert resp.code == 405, (method, url, resp.code)
 
 
 def test_server_with_auth_required_reports_no_undecorated_endpoint(
