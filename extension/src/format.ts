@@ -138,9 +138,53 @@ export function splitFrontMatter(text: string): { front: string; body: string } 
   return { front: m[1], body: text.slice(m[0].length) };
 }
 
-/** A Python string literal for any string (JSON escapes are valid Python escapes). */
+/**
+ * Characters written as escapes in generated Python even though a Python string literal
+ * could hold them raw: control characters (C0, DEL, C1 — including U+0085, a line break to
+ * `str.splitlines`), line and paragraph separators (U+2028/2029: line breaks to editors and
+ * JavaScript), invisible format characters (bidi overrides and isolates — "Trojan Source" —,
+ * zero-width characters, BOM) and lone surrogates (not encodable in the cell's UTF-8).
+ * What a reader sees in the cell is then exactly what Python will run.
+ */
+const PY_ESCAPED = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+
+const PY_SIMPLE_ESCAPES = new Map<string, string>([
+  ['\\', '\\\\'],
+  ['"', '\\"'],
+  ['\n', '\\n'],
+  ['\r', '\\r'],
+  ['\t', '\\t']
+]);
+
+function hex(cp: number, width: number): string {
+  return cp.toString(16).padStart(width, '0');
+}
+
+/**
+ * A double-quoted Python string literal whose value is exactly `s`, on one line, for any
+ * string: backslash and `"` escaped, `\n` `\r` `\t` by name, every other character of
+ * {@link PY_ESCAPED} as `\xXX`, `\uXXXX` or `\UXXXXXXXX`; everything else (printable
+ * Unicode, non-BMP included) as is. (`JSON.stringify` is not enough: it leaves U+2028/2029,
+ * DEL, C1 controls and bidi controls raw.)
+ */
 export function pyStr(s: string): string {
-  return JSON.stringify(s);
+  let out = '"';
+  // for..of walks code points, so a valid surrogate pair stays one (non-BMP) character
+  // and only a lone surrogate reaches the escape branch on its own.
+  for (const ch of s) {
+    const simple = PY_SIMPLE_ESCAPES.get(ch);
+    if (simple !== undefined) {
+      out += simple;
+      continue;
+    }
+    if (!PY_ESCAPED.test(ch)) {
+      out += ch;
+      continue;
+    }
+    const cp = ch.codePointAt(0) as number;
+    out += cp <= 0xff ? `\\x${hex(cp, 2)}` : cp <= 0xffff ? `\\u${hex(cp, 4)}` : `\\U${hex(cp, 8)}`;
+  }
+  return `${out}"`;
 }
 
 /** A directory name for a checkout, derived from the repo, ref and path. */
@@ -178,6 +222,11 @@ export function formatFromPath(path: string): string | null {
  * Python code that loads the file or model at a location: `bl.open(uri)` for files, a
  * checkout for directories (model folders), with a format-specific last line where an
  * obvious loader exists.
+ *
+ * Every value from the store or the server (repository, ref, path, store location) enters
+ * the code only through {@link pyStr}, and no comment holds any of them, so no name can
+ * add a statement (tested with hostile names by Jest and by Python's own parser:
+ * tests/jupyter/test_snippet_python.py).
  */
 export function loadSnippet(t: ISnippetTarget): string {
   const uri = makeURI(t.repo, t.ref, t.path);
@@ -191,7 +240,11 @@ export function loadSnippet(t: ISnippetTarget): string {
     if (!t.home) {
       lines.push('store = bl.Store.open()');
     }
-    lines.push(`local_dir = ${pyStr(dir)}  # checkout of ${uri}`);
+    // The URI goes in a string, never in a comment: a comment ends at a line break, and
+    // a path holding one (stores written before paths refused CR/LF) would turn the rest
+    // into code that runs with the cell.
+    lines.push(`uri = ${pyStr(uri)}  # what is checked out`);
+    lines.push(`local_dir = ${pyStr(dir)}`);
     const pathArg = t.path ? `, path=${pyStr(t.path)}` : '';
     lines.push(
       `store.repo(${pyStr(t.repo)}).checkout(${pyStr(t.ref)}, local_dir${pathArg}, force=True)`
