@@ -84,7 +84,20 @@ export interface IRepoDetail extends IRepo {
 
 export type EntryKind = 'file' | 'dir';
 
-export interface IEntry {
+/** The model scanner's verdict on a file's content (see safety.ts). */
+export type SafetyVerdict = 'safe' | 'unsafe' | 'unknown';
+
+/**
+ * The verdict fields of file rows, file details and search hits. Optional: older servers do
+ * not send them, and folders have none; a missing verdict is shown as unknown, never safe.
+ */
+export interface ISafety {
+  safety?: SafetyVerdict;
+  /** why the file is unsafe or not verified (may be empty) */
+  safety_reasons?: string[];
+}
+
+export interface IEntry extends ISafety {
   path: string;
   name: string;
   kind: EntryKind;
@@ -125,6 +138,8 @@ export interface IFileInfo extends Omit<IEntry, 'asset'> {
   text: boolean;
   content: string | null;
   content_truncated: boolean;
+  /** the format the scanner recognised (files only) */
+  safety_format?: string;
 }
 
 export interface IRefLabel {
@@ -193,7 +208,7 @@ export interface IWhy {
   [key: string]: JSONValue | undefined;
 }
 
-export interface ISearchHit {
+export interface ISearchHit extends ISafety {
   uri: string;
   score: number;
   why: IWhy;

@@ -8,7 +8,9 @@ to have:
 * ``many/``: a folder of 10,500 small files (virtualised, paginated listing);
 * branch ``feature``, merged into ``main`` (the history graph's lanes and merge), and branch
   ``conflict``, which changes ``notes.txt`` as ``feature`` did, differently (a merge conflict);
-* a small text file and a model card changed between commits (text and model-facts diffs).
+* a small text file and a model card changed between commits (text and model-facts diffs);
+* ``safety/``: a pickle that would run a shell command if loaded (never loaded: the scanner
+  calls it unsafe), an unrecognised binary (not verified) and a text file (safe).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ It is a German sentiment model for the UI tests.
 """
 
 N_MANY = 10_500
+#: a protocol-0 pickle calling os.system: what the scanner must flag (the UI tests never load it)
+EVIL_PICKLE = b"cos\nsystem\n(S'echo never-run'\ntR."
 
 
 def seed(home: str) -> None:
@@ -51,6 +55,9 @@ def seed(home: str) -> None:
             tx.put_bytes(b'{"architectures": ["BertForSequenceClassification"]}',
                          "hostile/config.json")
             tx.put_bytes(b"alpha\nbeta\ngamma\n", "notes.txt", {"owner": "ui-tests"})
+            tx.put_bytes(EVIL_PICKLE, "safety/evil.pkl")
+            tx.put_bytes(b"\x00\x01\x02BLOB\xff", "safety/blob.bin")
+            tx.put_bytes(b"plain text\n", "safety/notes.txt")
         with repo.transaction("main", f"add {N_MANY} small files") as tx:
             for i in range(N_MANY):
                 tx.put_bytes(f"row {i}\n".encode(), f"many/file-{i:05d}.txt")

@@ -13,6 +13,7 @@ import {
 } from '../format';
 import { ICommit, IFileInfo, Meta } from '../types';
 import { errorText, useAsync } from './hooks';
+import { SafetyVerdict } from './Safety';
 import { SimilarList } from './Similar';
 
 /** A key/value table of JSON values (every value shown as text). */
@@ -191,6 +192,7 @@ export function Details(props: {
           ) : null}
           <span className="jp-BlackLake-badge">{formatBytes(f.size)}</span>
         </div>
+        {f.kind === 'file' ? <SafetyVerdict of={f} /> : null}
         <code className="jp-BlackLake-uri" title="blacklake:// URI">
           {uri}
         </code>

@@ -5,6 +5,7 @@ import { BlackLakeAPI } from '../api';
 import { formatBytes } from '../format';
 import { IEntry } from '../types';
 import { errorText } from './hooks';
+import { SafetyBadge } from './Safety';
 import { VirtualList } from './VirtualList';
 
 /** One loaded directory: its entries so far and whether more pages exist. */
@@ -253,6 +254,7 @@ export function FileTree(props: IFileTreeProps): JSX.Element {
                 card
               </span>
             ) : null}
+            {isDir ? null : <SafetyBadge of={e} compact />}
             {isDir ? (
               <button
                 className="jp-BlackLake-linkButton jp-BlackLake-dirDetails"

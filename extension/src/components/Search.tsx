@@ -5,6 +5,7 @@ import { formatBytes, formatCount, formatValue, parseURI } from '../format';
 import { IPanelState } from '../model';
 import { ISearchHit, ISearchResult } from '../types';
 import { errorText } from './hooks';
+import { SafetyBadge } from './Safety';
 import { SimilarList } from './Similar';
 
 const FACET_LABELS: { [key: string]: string } = {
@@ -65,7 +66,8 @@ export function WhyMatched(props: { hit: ISearchHit }): JSX.Element {
   );
 }
 
-function Hit(props: { ctx: IBlackLakeContext; hit: ISearchHit; best: number }): JSX.Element {
+/** One search result: name, kind, safety verdict, score, URI, facts, why, actions. */
+export function Hit(props: { ctx: IBlackLakeContext; hit: ISearchHit; best: number }): JSX.Element {
   const { ctx, hit, best } = props;
   const u = parseURI(hit.uri);
   const facts = ['format', 'framework', 'task', 'license', 'language', 'base_model']
@@ -82,6 +84,7 @@ function Hit(props: { ctx: IBlackLakeContext; hit: ISearchHit; best: number }): 
           {hit.name || hit.path || hit.repo}
         </button>
         <span className="jp-BlackLake-badge jp-BlackLake-kind">{hit.kind}</span>
+        <SafetyBadge of={hit} />
         <span className="jp-BlackLake-score" title={`score ${hit.score}`}>
           <span
             className="jp-BlackLake-scoreBar"
