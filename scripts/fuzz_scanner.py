@@ -194,7 +194,7 @@ def main() -> int:
             fails += 1
             kind = problem.split(":")[0]
             kinds[kind] = kinds.get(kind, 0) + 1
-            out.mkdir(exist_ok=True)
+            out.mkdir(parents=True, exist_ok=True)
             (out / f"{n:08d}-{name}").write_bytes(data)
             (out / f"{n:08d}-{name}.txt").write_text(problem)
         if n % 5000 == 0:

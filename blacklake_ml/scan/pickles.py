@@ -73,14 +73,17 @@ def _read(open_stream: Opener, *, joblib: bool, lenient: bool,
                 machine.stream.skip_to(machine.stop_frame_end)
             if machine.stream.at_end():
                 return log, machine, values, None, False
+            ops = machine.ops
             try:
                 values.append(machine.run())
-            except (ValueError, EOFError) as e:
+            except (ValueError, EOFError, UnicodeDecodeError) as e:
                 if isinstance(e, LimitExceeded):
                     raise
-                if legacy:
+                if legacy or machine.ops > ops + 1:
+                    # a following pickle that starts but cannot be read to its end: a loader
+                    # reading the stream runs what the scanner could not follow
                     return log, machine, values, one_line(e), False
-                break  # trailing bytes that are no pickle: no loader reads past here
+                break  # trailing bytes that do not start a pickle: no loader reads on
     except LimitExceeded as e:
         return log, machine, values, one_line(e), True
     except (ValueError, EOFError, OSError, UnicodeDecodeError) as e:
