@@ -77,22 +77,25 @@ def serve_dvc(state: CliState, host: str, port: int, token: str | None,
     url = f"{gateway.url}/dvc/<repo>"
     shown = secret.value if generated else secret.placeholder()
     commands = remote_commands(f"{gateway.url}/dvc/REPO", shown)
-    if state.json:
-        # one line: a script reads it before the server blocks
-        click.echo(json.dumps({"url": url, "base_url": gateway.url, "prefix": "/dvc",
-                               "branch": branch, "token": secret.value if generated else None,
-                               "token_source": secret.source, "commands": commands}))
-    else:
-        click.echo(f"DVC remote on {url}  (objects on branch {branch!r})")
-        if generated:
-            click.echo(f"token: {secret.value}")
-        click.echo("Point a DVC project at repository REPO with:")
-        for line in commands:
-            click.echo(f"  {line}")
-    sys.stdout.flush()
-    note(state, "Ctrl-C stops the server (staged uploads are committed first).")
+    # SIGTERM commits and stops cleanly from the moment the ready line is out (installed
+    # before it: a script that reads the line and at once sends SIGTERM must not kill us).
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
+        if state.json:
+            # one line: a script reads it before the server blocks
+            click.echo(json.dumps({"url": url, "base_url": gateway.url, "prefix": "/dvc",
+                                   "branch": branch,
+                                   "token": secret.value if generated else None,
+                                   "token_source": secret.source, "commands": commands}))
+        else:
+            click.echo(f"DVC remote on {url}  (objects on branch {branch!r})")
+            if generated:
+                click.echo(f"token: {secret.value}")
+            click.echo("Point a DVC project at repository REPO with:")
+            for line in commands:
+                click.echo(f"  {line}")
+        sys.stdout.flush()
+        note(state, "Ctrl-C stops the server (staged uploads are committed first).")
         gateway.serve_forever()
     except KeyboardInterrupt:
         pass

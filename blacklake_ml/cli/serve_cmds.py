@@ -54,16 +54,18 @@ def serve(state: CliState, host: str, port: int, token: str | None,
     shown = secret.value if secret.echoed else None
     doc = {"url": gateway.url, "token": shown, "token_source": secret.source,
            "files": f"{gateway.url}{PREFIX}/REPO/REF/PATH"}
-    if state.json:
-        click.echo(json.dumps(doc))  # one line: a script reads it before the server blocks
-    else:
-        click.echo(f"serving {gateway.url}{PREFIX}/REPO/REF/PATH")
-        click.echo(f"token: {shown if shown is not None else secret.placeholder()}")
-    sys.stdout.flush()
-    note(state, "clients: Authorization: Bearer <token> (or basic auth, the token as "
-                "password); Ctrl-C stops")
+    # SIGTERM stops cleanly from the moment the ready line is out (installed before it: a
+    # script that reads the line and at once sends SIGTERM must not kill the process).
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        if state.json:
+            click.echo(json.dumps(doc))  # one line: a script reads it before the server blocks
+        else:
+            click.echo(f"serving {gateway.url}{PREFIX}/REPO/REF/PATH")
+            click.echo(f"token: {shown if shown is not None else secret.placeholder()}")
+        sys.stdout.flush()
+        note(state, "clients: Authorization: Bearer <token> (or basic auth, the token as "
+                    "password); Ctrl-C stops")
         gateway.serve_forever()
     except KeyboardInterrupt:
         pass  # the normal way to stop a server: not an error
