@@ -439,6 +439,15 @@ def main() -> int:
         doc["benign_flagged_fraction"] = (round(doc["strict"]["flagged"] / len(ben), 4)
                                           if ben else None)
         summary[t] = doc
+    if "blacklake" in running:
+        verdicts: dict[str, dict[str, int]] = {"malicious": {}, "benign": {}}
+        for e in kept:
+            v = results["blacklake"][e.id]["detail"].split(":", 1)[0]
+            side = verdicts["malicious" if e.malicious else "benign"]
+            side[v] = side.get(v, 0) + 1
+        summary["blacklake"]["verdicts"] = verdicts
+        print(f"\n# blacklake verdicts: malicious {verdicts['malicious']}, "
+              f"benign {verdicts['benign']}")
     if dropped:
         print("\n== dropped (did not verify; not counted) ==")
         for d in dropped:

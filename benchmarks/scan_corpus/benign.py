@@ -148,6 +148,41 @@ def entries() -> list[Entry]:
             lambda p, kind=kind, comp=comp: base.write(
                 p, base.joblib_bytes(base.sk_model(kind), compress=comp)),
             JOBLIB, f"joblib.dump(compress={comp!r})", quick=label == "zlib")
+    def dtype_arrays() -> dict:
+        import numpy as np
+
+        return {
+            "datetime64": {"a": np.arange(8).astype("M8[ns]")},
+            "timedelta64": {"a": np.arange(3).astype("m8[s]")},
+            "big-endian-int32": {"a": np.arange(4, dtype=">i4")},
+            "object-array": {"a": np.array(["a", 1, None], object)},
+            "misc-dtypes": {"c16": np.arange(5) * (1 + 2j), "u3": np.array(["a", "bc", "abc"]),
+                            "s5": np.array([b"x", b"hello"]), "f2": np.ones((2, 3), np.float16),
+                            "fortran": np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+                            "rec": np.zeros(2, dtype=[("a", "<i4"), ("b", "<f8")])},
+        }
+
+    for name in dtype_arrays():
+        add(f"joblib-{name}", f"joblib-{name}.joblib",
+            lambda p, name=name: base.write(p, base.joblib_bytes(dtype_arrays()[name])),
+            JOBLIB, f"joblib.dump of {name} arrays", quick=name == "object-array")
+
+    def onehot(p: Path, compress=0) -> None:
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OneHotEncoder
+
+        x = np.array([["red", "s"], ["blue", "m"], ["red", "l"], ["green", "m"]], object)
+        model = make_pipeline(OneHotEncoder(handle_unknown="ignore"), LogisticRegression())
+        model.fit(x, np.array(["yes", "no", "yes", "no"]))
+        base.write(p, base.joblib_bytes(model, compress=compress))
+
+    add("sklearn-OneHotEncoder-Pipeline.joblib", "sk-onehot.joblib", onehot, JOBLIB,
+        "OneHotEncoder + LogisticRegression on string data (object-array categories_, "
+        "string classes_)")
+    add("sklearn-OneHotEncoder-Pipeline.joblib-gzip", "sk-onehot-gzip.joblib",
+        lambda p: onehot(p, compress="gzip"), JOBLIB, "the same, joblib compress='gzip'")
     add("sklearn-LogisticRegression.pkl-protocol2", "sk-lr-p2.pkl",
         lambda p: base.write(p, base.sk_pickle("lr", protocol=2)), PICKLE,
         "pickle protocol 2")
