@@ -15,11 +15,14 @@ import argparse
 import gzip
 import io
 import json
+import os
 import random
 import resource
 import signal
+import subprocess
 import sys
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -142,16 +145,19 @@ def _unlisted(data: bytes) -> list[str]:
     return out
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--minutes", type=float, default=60.0, help="CPU minutes to spend")
-    ap.add_argument("--limit", type=float, default=10.0, help="seconds allowed per input")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="fuzz-failures")
-    args = ap.parse_args()
+def _worker(args: argparse.Namespace) -> int:
+    """Fuzz until this process has spent ``args.minutes`` of CPU; stats as JSON on stdout.
+
+    Before each scan the input is written to ``<out>/current`` (a pwrite on an open file:
+    the page cache keeps it when this process is killed), so the supervisor can keep the
+    input that crashed the interpreter.
+    """
+    warnings.simplefilter("ignore")  # zipfile's "Duplicate name" is an intended input
     rng = random.Random(args.seed)
     seeds = _seeds()
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cur = os.open(out / "current", os.O_RDWR | os.O_CREAT, 0o644)
     signal.signal(signal.SIGALRM, _alarm)
     # the oracle (CPython's unpickler) allocates a memo slot per LONG_BINPUT index: bound it
     resource.setrlimit(resource.RLIMIT_AS, (6 * 1024**3, 6 * 1024**3))
@@ -164,6 +170,9 @@ def main() -> int:
         raw = _soup(rng) if rng.random() < 0.5 else _mutate(rng, rng.choice(seeds))
         name, data = _wrap(rng, raw)
         n += 1
+        tag = name.encode() + b"\0"
+        os.ftruncate(cur, 0)
+        os.pwrite(cur, tag + data, 0)
         t0 = time.perf_counter()
         signal.setitimer(signal.ITIMER_REAL, args.limit)
         problem = None
@@ -194,15 +203,86 @@ def main() -> int:
             fails += 1
             kind = problem.split(":")[0]
             kinds[kind] = kinds.get(kind, 0) + 1
-            out.mkdir(parents=True, exist_ok=True)
-            (out / f"{n:08d}-{name}").write_bytes(data)
-            (out / f"{n:08d}-{name}.txt").write_text(problem)
-        if n % 5000 == 0:
-            print(f"{n} inputs, {fails} failures, slowest {slowest:.2f}s", flush=True)
+            (out / f"{args.seed}-{n:08d}-{name}").write_bytes(data)
+            (out / f"{args.seed}-{n:08d}-{name}.txt").write_text(problem)
+        if n % 50000 == 0:
+            print(f"# seed {args.seed}: {n} inputs, {fails} failures, slowest {slowest:.2f}s",
+                  file=sys.stderr, flush=True)
+    os.close(cur)
     cpu = resource.getrusage(resource.RUSAGE_SELF).ru_utime - start_cpu
-    print(json.dumps({"inputs": n, "failures": fails, "kinds": kinds, "cpu_seconds": round(cpu),
-                      "slowest_seconds": round(slowest, 3)}))
-    return 1 if fails else 0
+    print(json.dumps({"inputs": n, "failures": fails, "kinds": kinds, "cpu_seconds": cpu,
+                      "slowest_seconds": slowest}))
+    return 0
+
+
+def main() -> int:
+    """Supervise workers (one per core) until the CPU budget is spent; a worker the
+    interpreter lost (a signal: segfault, abort, out of memory) is a failure whose input is
+    kept, and a fresh worker with the next seed takes its place."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--minutes", type=float, default=60.0, help="CPU minutes to spend in all")
+    ap.add_argument("--limit", type=float, default=10.0, help="seconds allowed per input")
+    ap.add_argument("--seed", type=int, default=0, help="first worker seed")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--slice", type=float, default=5.0, help="CPU minutes per worker run")
+    ap.add_argument("--out", default="fuzz-failures")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        return _worker(args)
+    out = Path(args.out)
+    budget = args.minutes * 60
+    total = {"inputs": 0, "failures": 0, "crashes": 0, "cpu_seconds": 0.0,
+             "slowest_seconds": 0.0, "kinds": {}, "workers": 0}
+    next_seed = args.seed
+    running: dict[int, tuple[subprocess.Popen[str], Path]] = {}
+
+    def spawn() -> None:
+        nonlocal next_seed
+        left = budget - total["cpu_seconds"] - sum(args.slice * 60 for _ in running)
+        if left <= 1:
+            return
+        wdir = out / f"w{next_seed}"
+        cmd = [sys.executable, __file__, "--worker", "--seed", str(next_seed),
+               "--minutes", str(min(args.slice, left / 60)), "--limit", str(args.limit),
+               "--out", str(wdir)]
+        running[next_seed] = (subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True), wdir)
+        next_seed += 1
+
+    t0 = time.monotonic()
+    for _ in range(args.jobs):
+        spawn()
+    while running:
+        pid, status, usage = os.wait4(-1, 0)
+        seed = next(s for s, (p, _) in running.items() if p.pid == pid)
+        proc, wdir = running.pop(seed)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        total["cpu_seconds"] += usage.ru_utime
+        total["workers"] += 1
+        report = proc.stdout.read() if proc.stdout else ""
+        if proc.returncode == 0 and report.strip():
+            r = json.loads(report.strip().splitlines()[-1])
+            for k in ("inputs", "failures"):
+                total[k] += r[k]
+            total["slowest_seconds"] = max(total["slowest_seconds"], r["slowest_seconds"])
+            for k, v in r["kinds"].items():
+                total["kinds"][k] = total["kinds"].get(k, 0) + v
+        else:  # the interpreter died: keep the input it was scanning
+            total["crashes"] += 1
+            total["failures"] += 1
+            blob = (wdir / "current").read_bytes() if (wdir / "current").exists() else b""
+            name, _, data = blob.partition(b"\0")
+            (wdir / f"crash-{name.decode(errors='replace')}").write_bytes(data)
+            (wdir / f"crash-{name.decode(errors='replace')}.txt").write_text(
+                f"worker exited with {proc.returncode}")
+        print(f"# worker {seed} done (rc {proc.returncode}); {total['cpu_seconds'] / 60:.1f} "
+              f"of {args.minutes:g} CPU min, {total['inputs']} inputs, "
+              f"{total['failures']} failures, {time.monotonic() - t0:.0f} s", flush=True)
+        spawn()
+    total["cpu_seconds"] = round(total["cpu_seconds"])
+    total["slowest_seconds"] = round(total["slowest_seconds"], 3)
+    print(json.dumps(total))
+    return 1 if total["failures"] else 0
 
 
 if __name__ == "__main__":
