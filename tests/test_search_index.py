@@ -157,6 +157,18 @@ def test_facts_cache_and_sketches(cat: Catalog, idx: SearchIndex) -> None:
     assert idx.sketches(["f2"]) == {"f2": (200, 8, b"\1" * 16)}
 
 
+def test_facts_by_key_prefix(cat: Catalog, idx: SearchIndex) -> None:
+    idx.cache_facts("file:onnx:1", [("a" * 64, '{"x": 1}')])
+    idx.cache_facts("file:pytorch:2", [("a" * 64, '{"y": 2}'), ("b" * 64, '{"z": 3}')])
+    idx.cache_facts("safety:1", [("a" * 64, '{"verdict": "safe"}')])
+    idx.cache_facts("filex_y", [("a" * 64, "{}")])  # "_" is a LIKE wildcard: not a match
+    got = idx.cached_facts_like(["a" * 64, "b" * 64, "c" * 64], "file:")
+    assert {k: sorted(v) for k, v in got.items()} == {
+        "a" * 64: [("file:onnx:1", '{"x": 1}'), ("file:pytorch:2", '{"y": 2}')],
+        "b" * 64: [("file:pytorch:2", '{"z": 3}')]}
+    assert idx.cached_facts_like(["a" * 64], "file_") == {}
+
+
 def test_stale_repos_and_doc_freqs(cat: Catalog, idx: SearchIndex) -> None:
     rid = _repo(cat)
     assert idx.stale_repos() == ["zoo"]  # main was never indexed

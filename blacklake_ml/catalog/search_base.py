@@ -169,6 +169,12 @@ class SearchIndex(ABC):
     def cache_facts(self, key: str, rows: Sequence[tuple[str, str]]) -> None:
         """Cache ``(object_id, facts JSON)`` rows (existing rows are kept)."""
 
+    @abstractmethod
+    def cached_facts_like(self, object_ids: Sequence[str], key_prefix: str
+                          ) -> dict[str, list[tuple[str, str]]]:
+        """``{object id: [(key, facts JSON), ...]}`` for every cached key starting with
+        ``key_prefix`` (e.g. ``"file:"``: what any file extractor found)."""
+
     # -- chunk sketches -------------------------------------------------------------------
     @abstractmethod
     def sketched(self, file_ids: Sequence[str]) -> set[str]:

@@ -444,6 +444,19 @@ class SqlSearchIndex(SearchIndex):
                                                           f.object_id.in_(part)))})
         return out
 
+    def cached_facts_like(self, object_ids: Sequence[str], key_prefix: str
+                          ) -> dict[str, list[tuple[str, str]]]:
+        f = s.search_facts.c
+        out: dict[str, list[tuple[str, str]]] = {}
+        # startswith() escapes LIKE wildcards in the prefix (keys contain ':' and '_')
+        cond = f.extractor_key.startswith(key_prefix, autoescape=True)
+        with self._tx() as conn:
+            for part in _chunks(list(object_ids)):
+                for r in conn.execute(sa.select(f.object_id, f.extractor_key, f.facts)
+                                      .where(cond, f.object_id.in_(part))):
+                    out.setdefault(r.object_id, []).append((r.extractor_key, r.facts))
+        return out
+
     def cache_facts(self, key: str, rows: Sequence[tuple[str, str]]) -> None:
         if not rows:
             return

@@ -293,6 +293,9 @@ def file_info(store: Store, repo: str, ref: str, path: str, *, md5: bool = False
     doc["safety"] = verdict["verdict"]
     doc["safety_reasons"] = verdict["reasons"]
     doc["safety_format"] = verdict["format"]
+    # a file that looks like a model but could not be read as one says why (None otherwise)
+    listed = r.annotate_safety([{"kind": "file", "path": path, "id": e.id}])[0]
+    doc["extraction_error"] = listed.get("extraction_error")
     if md5:
         doc["md5"] = digests["md5"]
     small = e.size <= PREVIEW_BYTES

@@ -41,6 +41,8 @@ KNOWN_SUFFIXES = (".onnx", ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".ggu
                   ".h5", ".pkl", ".pickle", ".joblib", ".skops", ".csv", ".tsv", ".parquet",
                   ".pq", ".tflite")
 INDEXED_KINDS = ("branch", "tag")
+#: file manifests prefetched per catalog round trip
+FILE_BATCH = 2048
 
 
 @dataclass
@@ -186,12 +188,9 @@ class Indexer:
             docs.append(build_card(d, e.id, e.size, facts, repo=repo.name, ref=ref,
                                    ref_kind=ref_kind, meta=meta))
             progress.advance(1)
-        for p, e in sorted(files.items()):
-            if _known(p):
-                doc = self._file_card(repo, ref, ref_kind, p, e, report)
-                if doc is not None:
-                    docs.append(doc)
-            progress.advance(1)
+        candidates = [(p, e) for p, e in sorted(files.items()) if _known(p)]
+        progress.advance(len(files) - len(candidates))
+        docs.extend(self._file_cards(repo, ref, ref_kind, candidates, report, progress))
         progress.finish()
         # Skip cards whose content and text did not change (e.g. metadata-only moves).
         docs = [d for d in docs if had.get(d.path) != (d.object_id, d.text_hash)]
@@ -241,19 +240,54 @@ class Indexer:
 
     def _file_card(self, repo: Repo, ref: str, ref_kind: str, path: str, e: TreeEntry,
                    report: SyncReport) -> CardDoc | None:
-        name = posixpath.basename(path)
-        src = StoredSource(self.odb, e.id, name)
-        ex = registry.file_extractor_for(name, src.read(0, 64))
-        if ex is None:
-            return None
+        cards = self._file_cards(repo, ref, ref_kind, [(path, e)], report, NULL_PROGRESS)
+        return cards[0] if cards else None
 
-        def compute() -> dict[str, Any]:
-            facts = registry.extract_file(src)
-            return facts.to_json() if facts else {}
+    def _file_cards(self, repo: Repo, ref: str, ref_kind: str,
+                    files: list[tuple[str, TreeEntry]], report: SyncReport,
+                    progress: Progress) -> list[CardDoc]:
+        """Cards of the files some file extractor recognises (name and first bytes).
 
-        facts = self._cached(e.id, f"file:{ex.name}:{ex.version}", compute, report)
-        return build_card(path, e.id, e.size, facts, repo=repo.name, ref=ref,
-                          ref_kind=ref_kind, meta=e.meta)
+        Batched, because a put of 10,000 files that look like models must not cost a catalog
+        round trip per file: manifests are prefetched together, cached facts are read with
+        one query per extractor and the new ones written with one.
+        """
+        odb = self.odb
+        for start in range(0, len(files), FILE_BATCH):
+            part = files[start:start + FILE_BATCH]
+            odb.prefetch_files(e.id for _, e in part)
+        todo: dict[str, list[tuple[str, TreeEntry, StoredSource]]] = {}
+        for path, e in files:
+            name = posixpath.basename(path)
+            src = StoredSource(odb, e.id, name)
+            ex = registry.file_extractor_for(name, src.read(0, 64))
+            if ex is None:
+                progress.advance(1)
+                continue
+            todo.setdefault(f"file:{ex.name}:{ex.version}", []).append((path, e, src))
+        cards: list[CardDoc] = []
+        for key, group in todo.items():
+            hit = self.index.cached_facts(sorted({e.id for _, e, _ in group}), key)
+            fresh: dict[str, str] = {}
+            for path, e, src in group:
+                raw = hit.get(e.id) or fresh.get(e.id)
+                if raw is not None:
+                    facts = dict(orjson.loads(raw))
+                else:
+                    made = registry.extract_file(src)
+                    facts = made.to_json() if made else {}
+                    report.extracted += 1
+                    if facts.get("error"):
+                        report.errors.append(f"{facts.get('extractor', key)}: "
+                                             f"{facts['error']}")
+                    fresh[e.id] = orjson.dumps(facts, default=str).decode()
+                cards.append(build_card(path, e.id, e.size, facts, repo=repo.name, ref=ref,
+                                        ref_kind=ref_kind, meta=e.meta))
+                progress.advance(1)
+            if fresh:
+                self.index.cache_facts(key, sorted(fresh.items()))
+        cards.sort(key=lambda c: c.path)
+        return cards
 
     def _sketch(self, repo: Repo, ref: str, removed: Iterable[str],
                 files: dict[str, TreeEntry]) -> None:
@@ -273,7 +307,9 @@ def make_listener(store: Store) -> Any:
 
     def on_refs_changed(repo: Repo) -> None:
         report = indexer.sync(repo)
+        # Failures are facts of the files (``ls --json`` "extraction_error", the panel), not
+        # warnings: a folder of 10,000 ``.pt`` files that are not checkpoints is not news.
         for err in report.errors[:5]:
-            _log.warning("extraction: %s", err)
+            _log.debug("extraction: %s", err)
 
     return on_refs_changed

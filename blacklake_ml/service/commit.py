@@ -250,7 +250,8 @@ class Transaction:
         self._closed = True
         repo, store = self.repo, self.repo.store
         puts = list(self._puts.values())
-        with PackWriter(store.storage, store.catalog) as writer:
+        with PackWriter(store.storage, store.catalog,
+                        on_published=store.odb.remember_locations) as writer:
             ingestor = Ingestor(store.catalog, writer, store.chunker, self.progress)
             try:
                 total = sum(p.size for p in puts)
@@ -265,6 +266,7 @@ class Transaction:
                 ingestor.close()
             changes: dict[str, TreeEntry | None] = {}
             for p, (fid, manifest) in zip(from_disk + from_mem, stored):
+                store.odb.remember_file(fid, manifest)
                 name = p.path.rsplit("/", 1)[-1]
                 changes[p.path] = TreeEntry(name, FILE, fid, manifest.size, 1, p.meta)
             for path in self._deletes:

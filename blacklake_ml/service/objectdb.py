@@ -108,6 +108,11 @@ class ObjectDB:
             out.update(found)
         return out
 
+    def remember_locations(self, locations: Iterable[ObjectLocation]) -> None:
+        """Cache the locations of objects this process just published (a pack's index)."""
+        for loc in locations:
+            self._locations.put(loc.id, loc)
+
     def forget_locations(self, ids: Iterable[str]) -> None:
         """Drop cached locations (their pack was found gone: locate them again)."""
         self._locations.discard(ids)
@@ -164,6 +169,10 @@ class ObjectDB:
             c = Commit.decode(self.read_raw(oid, Kind.COMMIT))
             self._commits.put(oid, c)
         return c
+
+    def remember_file(self, oid: str, manifest: FileManifest) -> None:
+        """Cache a file manifest this process just wrote."""
+        self._files.put(oid, manifest)
 
     def remember_tree(self, tree: Tree, oid: str | None = None) -> None:
         """Cache a tree this process just wrote (saves a read when committing again)."""

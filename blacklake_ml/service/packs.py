@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -72,10 +73,14 @@ class PackWriter:
     """
 
     def __init__(self, storage: ObjectStorage, catalog: Catalog,
-                 target_size: int = PACK_TARGET_SIZE) -> None:
+                 target_size: int = PACK_TARGET_SIZE,
+                 on_published: Callable[[list[ObjectLocation]], None] | None = None) -> None:
         self.storage = storage
         self.catalog = catalog
         self.target_size = target_size
+        #: told the locations of each pack once it is indexed (the reader's location cache:
+        #: the indexer reads back what a put wrote without asking the catalog per object)
+        self._on_published = on_published
         self._pack: _OpenPack | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blacklake-pack")
         self._pending: list[Future[PackRow]] = []
@@ -143,6 +148,8 @@ class PackWriter:
         self.storage.put_bytes(idx_key(pack.id), encode_index(pack.id, pack.objects))
         row = PackRow(pack.id, pack.spool.size, len(pack.objects), time.time())
         self.catalog.add_pack(row, pack.objects)
+        if self._on_published is not None:
+            self._on_published(pack.objects)
         return row
 
     def flush(self) -> list[PackRow]:

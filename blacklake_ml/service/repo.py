@@ -38,6 +38,7 @@ from blacklake_ml.errors import (
 )
 from blacklake_ml.service import history, lifecycle, read
 from blacklake_ml.service import merge as merging
+from blacklake_ml.service import extraction
 from blacklake_ml.service import safety as safety_mod
 from blacklake_ml.service.commit import CommitResult, Transaction, backoff, publish
 from blacklake_ml.service.diff import TreeDiff, diff_trees, entry_json
@@ -287,13 +288,17 @@ class Repo:
             out = [entry_json(f"{path}/{e.name}" if path else e.name, e)
                    for e in odb.tree(entry.id)]
         if safety:
-            safety_mod.annotate(odb, self.store.catalog.search_index(), out)
+            self.annotate_safety(out)
         return out
 
     def annotate_safety(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Add ``"safety"``/``"safety_reasons"`` to the file entries of an ``ls``-shaped
-        listing (as ``ls`` does)."""
-        return safety_mod.annotate(self.store.odb, self.store.catalog.search_index(), entries)
+        """Add the facts ``ls`` shows of file contents to the file entries of an
+        ``ls``-shaped listing: ``"safety"``/``"safety_reasons"`` always, and
+        ``"extraction_error"`` where indexing found a file that looks like a model and is not
+        a readable one."""
+        index = self.store.catalog.search_index()
+        safety_mod.annotate(self.store.odb, index, entries)
+        return extraction.annotate(index, entries)
 
     def safety(self, ref: str, path: str) -> dict[str, Any]:
         """The scanner's verdict on the file at ``path``: ``{"verdict": "safe"|"unsafe"|
