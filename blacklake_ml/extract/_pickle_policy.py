@@ -136,15 +136,36 @@ DANGEROUS_NAMES = frozenset({
 })
 
 
+#: the generated lists (scripts/gen_pickle_allowlist.py); the generator refuses to list a
+#: str or bytes subclass, and a test checks the shipped files against the installed libraries
+GENERATED_LISTS = ("sklearn.txt", "scipy.txt", "torch.txt", "numpy.txt")
+
+
+def _read_list(name: str) -> set[tuple[str, str]]:
+    folder = resources.files("blacklake_ml.extract") / "allowlist"
+    pairs = set()
+    for line in (folder / name).read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            module, _, qualname = line.partition("\t")
+            pairs.add((module, qualname))
+    return pairs
+
+
 def _load_lists() -> frozenset[tuple[str, str]]:
     pairs = set(_CORE)
-    folder = resources.files("blacklake_ml.extract") / "allowlist"
-    for name in ("sklearn.txt", "scipy.txt", "torch.txt", "numpy.txt"):
-        for line in (folder / name).read_text(encoding="utf-8").splitlines():
-            if line and not line.startswith("#"):
-                module, _, qualname = line.partition("\t")
-                pairs.add((module, qualname))
+    for name in GENERATED_LISTS:
+        pairs |= _read_list(name)
     return frozenset(pairs)
+
+
+@lru_cache(maxsize=1)
+def non_str_classes() -> frozenset[tuple[str, str]]:
+    """Listed pairs whose instances are never ``str``/``bytes`` (the generated lists: the
+    library classes; the hand-listed core holds numpy's ``str_``/``bytes_`` scalars)."""
+    out: set[tuple[str, str]] = set()
+    for name in GENERATED_LISTS:
+        out |= _read_list(name)
+    return frozenset(out - set(_CORE))
 
 
 @lru_cache(maxsize=1)

@@ -15,11 +15,13 @@ opcodes, memo entries, stack items and consumed bytes is limited.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import math
 import re
 import pickletools
 import struct
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,6 +32,7 @@ from blacklake_ml.extract._pickle_policy import (
     describe,
     is_allowed,
     is_checked_call,
+    non_str_classes,
     resolve,
 )
 from blacklake_ml.extract._util import LimitExceeded, clip
@@ -411,10 +414,15 @@ class PickleMachine:
     """
 
     def __init__(self, f: ByteStream, log: GlobalsLog, *, joblib: bool = False,
-                 max_bytes: int = MAX_BYTES, on_nested: Any = None) -> None:
+                 max_bytes: int = MAX_BYTES, on_nested: Any = None,
+                 misread_joblib: bool = False) -> None:
         self.stream = _Stream(f, max_bytes)
         self.log = log
         self.joblib = joblib
+        #: this is pickle.load reading a joblib file (see :meth:`_fails_import`)
+        self.misread_joblib = misread_joblib
+        #: names of the allow-listed globals met so far (``NumpyArrayWrapper``, ...)
+        self._listed_names: set[str] = set()
         self.on_nested = on_nested
         self.ops = 0
         self.proto = 0
@@ -665,7 +673,17 @@ class PickleMachine:
             gname = stack.pop()
             module = stack.pop()
             if isinstance(module, str) and isinstance(gname, str):
-                push(self.log.record(module, gname, self.proto))
+                if self.misread_joblib and self._fails_import(module):
+                    raise ValueError(f"pickle.load fails here: no module named {module!r}")
+                g = self.log.record(module, gname, self.proto)
+                if g.allowed:
+                    self._listed_names.add(g.name)
+                push(g)
+            elif _never_str(module) or _never_str(gname):
+                # CPython raises "STACK_GLOBAL requires str" here: nothing after it runs (a
+                # joblib file read by pickle.load meets this at an object array's pickle,
+                # whose memo indices land on the outer pickle's objects)
+                raise ValueError("STACK_GLOBAL operand is not a str: the loader fails here")
             else:
                 self.log.flag("<computed global name>",
                               "STACK_GLOBAL with a module or name the scanner cannot read")
@@ -748,6 +766,25 @@ class PickleMachine:
         # POP_MARK: the items are simply dropped
 
     # -- joblib ------------------------------------------------------------------------------
+    def _fails_import(self, module: str) -> bool:
+        """Whether pickle.load, misreading a joblib file, meets an import that cannot succeed.
+
+        pickle.load reads the pickle joblib writes for an object array as part of the outer
+        one, so that pickle's memo indices land on the outer pickle's values and the
+        ``STACK_GLOBAL`` meant for ``numpy.dtype`` asks for a module named like a class the
+        file named before (``NumpyArrayWrapper``). Only that exact shape ends the reading: a
+        bare name equal to an allow-listed class this file referenced, which is no module
+        of the standard library, of the allow-list, or installed here.
+        """
+        if module not in self._listed_names or not _IDENT.fullmatch(module) or \
+                "." in module or module in sys.stdlib_module_names or \
+                module in {m.split(".")[0] for m in allowed_modules()}:
+            return False
+        try:
+            return importlib.util.find_spec(module) is None
+        except (ImportError, ValueError):
+            return False
+
     def _wrapper_attrs(self, wrapper: Node) -> dict[str, Any] | None:
         """The attributes joblib reads from a wrapper, when it has exactly the form joblib
         writes (``NEWOBJ`` of the class with no arguments, one ``BUILD`` with a dict of
@@ -789,6 +826,9 @@ class PickleMachine:
             dt = numpy.dtype(*node.args)
             if st is None or dt.__reduce__()[2] == st:
                 return dt
+            for cand in _dtype_candidates(numpy, dt, node.args[0], st):
+                if cand.__reduce__()[2] == st:
+                    return cand
             if isinstance(st, tuple) and len(st) >= 8 and isinstance(st[3], tuple) and \
                     isinstance(st[4], dict) and isinstance(st[5], int):
                 names, fields = st[3], st[4]
@@ -842,6 +882,41 @@ class PickleMachine:
 
 
 _MISSING = object()
+
+#: numpy's datetime64/timedelta64 units
+_DATETIME_UNITS = frozenset({"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs",
+                             "as", "generic"})
+
+
+def _dtype_candidates(numpy: Any, dt: Any, spec: str, st: Any) -> list[Any]:
+    """Dtypes numpy's constructors build from what a dtype state names — another byte order
+    (``>i4``), a datetime unit (``M8[ns]``) — each to be compared with the state in full."""
+    if not isinstance(st, tuple) or len(st) < 8 or st[1] not in ("<", ">", "|", "="):
+        return []
+    base = [dt]
+    if len(st) == 9 and dt.kind in "mM" and isinstance(st[8], tuple) and len(st[8]) == 2 \
+            and isinstance(st[8][1], tuple) and len(st[8][1]) == 4:
+        unit, num = st[8][1][0], st[8][1][1]
+        if isinstance(unit, bytes) and isinstance(num, int) and not isinstance(num, bool) \
+                and unit.decode("ascii", "replace") in _DATETIME_UNITS and 0 < num < 1 << 31:
+            u = unit.decode("ascii")
+            base.append(numpy.dtype(spec if u == "generic" else
+                                    f"{spec}[{num if num != 1 else ''}{u}]"))
+    return base + [b.newbyteorder(st[1]) for b in base if st[1] != "|"]
+
+#: Node kinds whose value is never a str (a REDUCE "call" may return one; "new" is an
+#: instance of an imported class, which the allow-list only admits for non-str classes)
+_NOT_STR_KINDS = frozenset({"dict", "list", "set", "frozenset", "tuple", "array"})
+
+
+def _never_str(v: Any) -> bool:
+    """Whether the unpickler certainly does not hold a ``str`` here."""
+    if isinstance(v, (Global, bytes, bytearray, int, float, tuple, type(None))):
+        return True  # bool is an int
+    if isinstance(v, Node) and v.kind == "new" and isinstance(v.callee, Global):
+        # an instance of a listed library class (an estimator, a module): never a str
+        return (v.callee.module, v.callee.name) in non_str_classes()
+    return isinstance(v, Node) and v.kind in _NOT_STR_KINDS
 
 
 def _dtype_state(v: Any, depth: int) -> Any:

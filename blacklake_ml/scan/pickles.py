@@ -56,12 +56,13 @@ def _judge(log: GlobalsLog, v: Verdict, prefix: str = "") -> None:
 
 
 def _read(open_stream: Opener, *, joblib: bool, lenient: bool,
-          on_nested: Callable[[bytes], bool] | None) -> tuple[GlobalsLog, PickleMachine,
-                                                               list[Any], str | None, bool]:
+          on_nested: Callable[[bytes], bool] | None, misread_joblib: bool = False
+          ) -> tuple[GlobalsLog, PickleMachine, list[Any], str | None, bool]:
     """Run one reading: ``(log, machine, values, error, limited)``. ``values`` holds what each
     pickle of the sequence returned; ``error`` is why the reading stopped early."""
     log = GlobalsLog(lenient=lenient)
-    machine = PickleMachine(open_stream(), log, joblib=joblib, on_nested=on_nested)
+    machine = PickleMachine(open_stream(), log, joblib=joblib, on_nested=on_nested,
+                            misread_joblib=misread_joblib)
     values: list[Any] = []
     try:
         values.append(machine.run())
@@ -124,7 +125,7 @@ def scan_pickle(open_stream: Opener, *, joblib: bool = True,
     if machine.arrays:
         # the same bytes as pickle.load reads them (array data parsed as opcodes)
         plain, _, _, perror, plimited = _read(open_stream, joblib=False, lenient=True,
-                                              on_nested=on_nested)
+                                              on_nested=on_nested, misread_joblib=True)
         _judge(plain, v, "read by pickle.load instead of joblib: ")
         if plimited:
             v.add(UNKNOWN, f"read by pickle.load instead of joblib: scan incomplete: {perror}")

@@ -108,6 +108,25 @@ def benign(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     buf = io.BytesIO()
     np.savez(buf, a=np.arange(3))
     out["a.npz"] = buf.getvalue()
+    # joblib arrays whose dtype state carries a unit or a byte order, object arrays (a
+    # nested pickle), and the object arrays sklearn's encoders keep in categories_
+    from sklearn.preprocessing import OneHotEncoder
+
+    enc = Pipeline([("oh", OneHotEncoder(handle_unknown="ignore")),
+                    ("c", LogisticRegression(max_iter=300))])
+    enc.fit(np.array([["a", "x"], ["b", "y"], ["a", "y"], ["b", "x"]], dtype=object),
+            [0, 1, 0, 1])
+    for label, value in (
+            ("datetime64", np.array(["2024-01-01", "2025-06-30"], dtype="M8[ns]")),
+            ("datetime64-10s", np.array([1, 2], dtype="M8[10s]")),
+            ("timedelta64", np.array([1, 2], dtype="m8[us]")),
+            ("big-endian", np.arange(4, dtype=">i4")),
+            ("object", np.array(["a", 1, None], dtype=object)),
+            ("onehot-pipeline", enc)):
+        for comp in (0, 3):
+            buf = io.BytesIO()
+            joblib.dump({"v": value}, buf, compress=comp)
+            out[f"{label}.{comp}.joblib"] = buf.getvalue()
     import skops.io
 
     out["rf.skops"] = skops.io.dumps(models["rf"])
@@ -226,3 +245,39 @@ def test_fuzz_finds_stay_fixed() -> None:
         assert not any(r.startswith("scan failed") for r in v.reasons), (path.name, v.reasons)
         if path.suffix == ".pt":  # CPython's parser imports unlisted names from this one
             assert v.verdict != SAFE, (path.name, v.reasons)
+
+
+# -- pickle.load reading a joblib file: where CPython's reading ends ------------------------
+def _object_array_joblib() -> bytes:
+    import joblib
+
+    buf = io.BytesIO()
+    joblib.dump({"v": np.array(["a", 1, None], dtype=object)}, buf)
+    return buf.getvalue()
+
+
+def test_misread_object_array_ends_where_pickle_load_fails(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """pickle.load on a joblib object array looks up a module named ``NumpyArrayWrapper``
+    (memo indices of the nested pickle land on the outer one's strings) and fails there;
+    should such a module exist, the lookup is an import like any other."""
+    data = _object_array_joblib()
+    with pytest.raises(ModuleNotFoundError, match="NumpyArrayWrapper"):
+        pickle.loads(data)
+    assert verdict_of("m.joblib", data)[0] == SAFE
+    (tmp_path / "NumpyArrayWrapper.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    verdict, reasons = verdict_of("m.joblib", data)
+    assert verdict == UNSAFE and any("NumpyArrayWrapper.dtype" in r for r in reasons)
+
+
+def test_stack_global_of_a_built_object_ends_the_reading() -> None:
+    """CPython refuses STACK_GLOBAL operands that are not str; a computed operand that may
+    be one stays a finding."""
+    with pytest.raises(pickle.UnpicklingError, match="STACK_GLOBAL requires str"):
+        pickle.loads(b"\x80\x04]\x8c\x01x\x93.")
+    assert verdict_of("m.pkl", b"\x80\x04]\x8c\x01x\x93.")[0] != SAFE
+    computed = b"\x80\x04\x8c\x08builtins\x8c\x03str\x93\x8c\x02os\x85R\x8c\x06system\x93."
+    verdict, reasons = verdict_of("m.pkl", computed)
+    assert verdict == UNSAFE
