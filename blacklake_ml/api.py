@@ -8,19 +8,21 @@ anything; the service layer underneath stays free of search imports.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blacklake_ml.catalog import Catalog
 from blacklake_ml.config import Config
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
-from blacklake_ml.search.engine import Mode, Searcher, SearchHit, SearchParams
-from blacklake_ml.search.indexer import Indexer, SyncReport, make_listener
-from blacklake_ml.search.similar import SimilarHit, similar
-from blacklake_ml.scan import worst
-from blacklake_ml.service import safety
+from blacklake_ml.service.repo import Repo
 from blacklake_ml.service.store import Store as ServiceStore
 from blacklake_ml.service.trees import walk_files
 from blacklake_ml.storage import ObjectStorage
+
+# The search engine (numpy, FAISS) and the indexer (extractors) are imported where they are
+# used: read commands (`blacklake ls`, `log`) never need them and must start fast.
+if TYPE_CHECKING:
+    from blacklake_ml.search.engine import Mode, Searcher, SearchHit, SearchParams
+    from blacklake_ml.search.similar import SimilarHit
 
 
 class Store(ServiceStore):
@@ -28,11 +30,22 @@ class Store(ServiceStore):
 
     def __init__(self, storage: ObjectStorage, catalog: Catalog, config: Config) -> None:
         super().__init__(storage, catalog, config)
-        self.ref_listeners.append(make_listener(self))
+        self.ref_listeners.append(self._index_changes)
+        self._listener: Any = None
         self._searcher: Searcher | None = None
+
+    def _index_changes(self, repo: Repo) -> None:
+        """The ref listener: sync the search index of a repository whose refs moved."""
+        if self._listener is None:
+            from blacklake_ml.search.indexer import make_listener
+
+            self._listener = make_listener(self)
+        self._listener(repo)
 
     def searcher(self, params: SearchParams | None = None) -> Searcher:
         """The store's :class:`Searcher` (one per store unless ``params`` differ)."""
+        from blacklake_ml.search.engine import Searcher
+
         if params is not None:
             return Searcher(self, params)
         if self._searcher is None:
@@ -56,6 +69,9 @@ class Store(ServiceStore):
     def _annotate_safety(self, hits: list[SearchHit]) -> None:
         """Give each hit the scanner's verdict: its file's, or the worst of its folder's
         files (a model folder is as safe as its least safe file)."""
+        from blacklake_ml.scan import worst
+        from blacklake_ml.service import safety
+
         odb = self.odb
         members: dict[int, list[tuple[str, str]]] = {}
         for i, h in enumerate(hits):
@@ -82,12 +98,16 @@ class Store(ServiceStore):
 
     def similar(self, uri: str, *, limit: int = 20) -> list[SimilarHit]:
         """Stored files sharing chunks with the file at ``uri``, and card lineage."""
+        from blacklake_ml.search.similar import similar
+
         return similar(self, uri, limit=limit)
 
     def reindex(self, repo: str | None = None, *, full: bool = False,
                 progress: Progress = NULL_PROGRESS) -> dict[str, Any]:
         """Bring the search index up to date (``full``: drop it and index from scratch;
         extracted facts, vectors and sketches are content-keyed and reused)."""
+        from blacklake_ml.search.indexer import Indexer, SyncReport
+
         index = self.catalog.search_index()
         if full:
             index.clear()

@@ -13,6 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+#: the deepest lineage graph a query may ask for (the CLI's --depth range says the same)
+MAX_GRAPH_DEPTH = 10
+#: which way a lineage graph walks from its start
+GraphDirection = Literal["up", "down", "both"]
+
 Direction = Literal["up", "down"]
 
 

@@ -7,9 +7,10 @@ from typing import Any, cast
 
 import click
 
+from blacklake_ml.catalog.lineage_base import MAX_GRAPH_DEPTH as MAX_DEPTH
+from blacklake_ml.catalog.lineage_base import GraphDirection
 from blacklake_ml.cli.output import emit, note, print_json
 from blacklake_ml.cli.state import CliState, json_option, pass_state
-from blacklake_ml.service.lineage import MAX_DEPTH, GraphDirection
 
 
 def describe(node: dict[str, Any]) -> str:

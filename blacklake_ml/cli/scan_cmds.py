@@ -11,7 +11,6 @@ from blacklake_ml.cli.args import parse_uri
 from blacklake_ml.cli.output import emit, note, printable
 from blacklake_ml.cli.state import CliState, json_option, pass_state
 from blacklake_ml.errors import PathNotFound
-from blacklake_ml.scan import SAFE, Verdict, scan_paths, worst
 
 #: exit code when any file is not ``safe`` (bad input, not found, … keep their own codes)
 EXIT_NOT_SAFE = 1
@@ -42,6 +41,8 @@ def scan(state: CliState, targets: tuple[str, ...]) -> None:
     unknown (the scanner could not vouch for it). Folders and blacklake:// folders are
     scanned file by file; nothing is ever loaded. Exits 0 only when every file is safe.
     """
+    from blacklake_ml.scan import SAFE, scan_paths, worst
+
     files: list[dict[str, Any]] = []
     for target in targets:
         if target.startswith("blacklake://"):

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from blacklake_ml.catalog.lineage_base import EdgeSpec, NodeRow
+from blacklake_ml.catalog.lineage_base import MAX_GRAPH_DEPTH, EdgeSpec, GraphDirection, NodeRow
 from blacklake_ml.core.uri import SCHEME, BlacklakeURI
 from blacklake_ml.core.version import __version__
 from blacklake_ml.errors import InvalidInput, PathNotFound
@@ -36,11 +36,10 @@ if TYPE_CHECKING:
     from blacklake_ml.service.store import Store
 
 EdgeKind = Literal["consumed", "produced", "derived_from"]
-GraphDirection = Literal["up", "down", "both"]
 EDGE_KINDS: tuple[str, ...] = get_args(EdgeKind)
 RUN_TYPES = ("run", "task", "stage", "session", "pipeline_run")
 NODE_KINDS = ("file", "directory", "commit", "run", "artifact", "dataset", "model")
-MAX_DEPTH = 10
+MAX_DEPTH = MAX_GRAPH_DEPTH
 MAX_NODES = 200
 _MAX_FACETS = 64 * 1024
 #: OpenLineage's ``producer`` for events this store writes

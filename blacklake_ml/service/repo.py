@@ -39,7 +39,6 @@ from blacklake_ml.errors import (
 from blacklake_ml.service import history, lifecycle, read
 from blacklake_ml.service import merge as merging
 from blacklake_ml.service import extraction
-from blacklake_ml.service import safety as safety_mod
 from blacklake_ml.service.commit import CommitResult, Transaction, backoff, publish
 from blacklake_ml.service.diff import TreeDiff, diff_trees, entry_json
 from blacklake_ml.service.packs import PackWriter
@@ -296,6 +295,8 @@ class Repo:
         ``ls``-shaped listing: ``"safety"``/``"safety_reasons"`` always, and
         ``"extraction_error"`` where indexing found a file that looks like a model and is not
         a readable one."""
+        from blacklake_ml.service import safety as safety_mod  # the scanner: only when asked
+
         index = self.store.catalog.search_index()
         safety_mod.annotate(self.store.odb, index, entries)
         return extraction.annotate(index, entries)
@@ -307,6 +308,8 @@ class Repo:
         if entry.is_dir:
             raise InvalidInput(f"{path} is a directory: scan its files")
         npath = normalize_path(path)
+        from blacklake_ml.service import safety as safety_mod
+
         return safety_mod.verdicts(self.store.odb, self.store.catalog.search_index(),
                                    [(npath, entry.id)])[entry.id]
 
