@@ -1,7 +1,8 @@
 """One conformance suite for every catalog backend (the spec is ``blacklake_ml/catalog/base.py``).
 
-Runs against SQLite in a file, SQLite in memory (``sqlite://``) and a fresh PostgreSQL
-database, all opened through :func:`blacklake_ml.catalog.open_catalog`.
+Runs against SQLite in a file, the same file reopened (which takes the ``sqlite3`` read
+path of :mod:`blacklake_ml.catalog.sqlite_fast`), SQLite in memory (``sqlite://``) and a
+fresh PostgreSQL database, all opened through :func:`blacklake_ml.catalog.open_catalog`.
 """
 
 from __future__ import annotations
@@ -33,12 +34,17 @@ from blacklake_ml.errors import (
     RepoNotFound,
 )
 
-CATALOGS = ["sqlite-file", "sqlite-memory", pytest.param("postgres", marks=pytest.mark.postgres)]
+CATALOGS = ["sqlite-file", "sqlite-reopened", "sqlite-memory",
+            pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def _url(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> str:
     if kind == "sqlite-file":
         return f"sqlite:///{tmp_path / 'cat' / 'catalog.sqlite'}"
+    if kind == "sqlite-reopened":
+        url = f"sqlite:///{tmp_path / 'cat' / 'catalog.sqlite'}"
+        open_catalog(url).close()  # created at the head revision: the next open is fast
+        return url
     if kind == "sqlite-memory":
         return "sqlite://"
     return request.getfixturevalue("pg_catalog_url")
@@ -50,8 +56,12 @@ def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def cat(catalog_url: str) -> Iterator[Catalog]:
+def cat(request: pytest.FixtureRequest, catalog_url: str) -> Iterator[Catalog]:
+    from blacklake_ml.catalog.sqlite_fast import FastSqliteCatalog
+
     c = open_catalog(catalog_url)
+    assert isinstance(c, FastSqliteCatalog) == (request.node.callspec.params.get(
+        "catalog_url") == "sqlite-reopened")
     try:
         yield c
     finally:
@@ -860,3 +870,38 @@ def test_lifecycle_rows_survive_reset_derived_and_go_with_the_repo(cat: Catalog)
     again = cat.create_repo("repo")
     assert cat.alias_history(again.id, "champion") == []
     assert cat.current_deployments(again.id) == []
+
+
+def test_head_revision_is_the_newest_migration() -> None:
+    """The revision the fast path trusts is the one the migrations end at."""
+    import re
+
+    from blacklake_ml.catalog.revision import HEAD_REVISION
+
+    versions = Path(__file__).parents[1] / "blacklake_ml" / "catalog" / "migrations" / "versions"
+    revs, downs = set(), set()
+    for f in versions.glob("*.py"):
+        text = f.read_text()
+        rev = re.search(r'^revision\s*(?::\s*str\s*)?=\s*"([^"]+)"', text, re.M)
+        down = re.search(r'^down_revision[^=]*=\s*"([^"]+)"', text, re.M)
+        if rev:
+            revs.add(rev.group(1))
+        if down:
+            downs.add(down.group(1))
+    assert revs - downs == {HEAD_REVISION}
+
+
+def test_reopened_catalog_at_an_old_revision_takes_the_migrating_path(tmp_path: Path) -> None:
+    import sqlite3
+
+    from blacklake_ml.catalog.sqlite_fast import FastSqliteCatalog
+
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    open_catalog(url).close()
+    with sqlite3.connect(tmp_path / "c.sqlite") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0003'")
+    c = open_catalog(url, migrate=False)
+    try:
+        assert not isinstance(c, FastSqliteCatalog)
+    finally:
+        c.close()

@@ -14,13 +14,16 @@ from blacklake_ml.catalog import Catalog, CommitRow, open_catalog
 from blacklake_ml.catalog.search_base import CardDoc, Filter, SearchIndex
 from blacklake_ml.search.text import build_card
 
-CATALOGS = ["sqlite-file", pytest.param("postgres", marks=pytest.mark.postgres)]
+CATALOGS = ["sqlite-file", "sqlite-reopened",
+            pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=CATALOGS)
 def cat(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
-    url = (f"sqlite:///{tmp_path / 'catalog.sqlite'}" if request.param == "sqlite-file"
+    url = (f"sqlite:///{tmp_path / 'catalog.sqlite'}" if request.param != "postgres"
            else request.getfixturevalue("pg_catalog_url"))
+    if request.param == "sqlite-reopened":  # the sqlite3 read path (catalog/sqlite_fast.py)
+        open_catalog(url).close()
     c = open_catalog(url)
     try:
         yield c

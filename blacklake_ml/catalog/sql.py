@@ -36,6 +36,7 @@ from blacklake_ml.catalog.base import (
 from blacklake_ml.catalog.batches import chunks as _chunks
 from blacklake_ml.catalog.lifecycle_sql import SqlLifecycleMixin, deployed_commits_in
 from blacklake_ml.catalog.lineage_sql import SqlLineageIndex
+from blacklake_ml.catalog.revision import HEAD_REVISION
 from blacklake_ml.catalog.search_sql import SqlSearchIndex
 from blacklake_ml.core.redact import redact, redact_url
 from blacklake_ml.errors import (
@@ -48,8 +49,6 @@ from blacklake_ml.errors import (
     RepoExists,
     RepoNotFound,
 )
-
-HEAD_REVISION = "0004"
 
 
 def _commit_from_row(r: Any) -> CommitRow:

@@ -1,0 +1,320 @@
+"""The embedded SQLite catalog, read through the standard library's ``sqlite3``.
+
+A read command (``blacklake ls``, ``log``, ``repo list``) asks the catalog two or three
+questions, and importing SQLAlchemy to ask them costs more than everything else the command
+does. :class:`FastSqliteCatalog` answers the reads that commands, the object reader and the
+listings make with plain SQL on one ``sqlite3`` connection; any other call (every write, gc,
+lineage, search ranking) opens the full :class:`~blacklake_ml.catalog.sql.SqlCatalog` on the
+same file the first time it is needed and hands the call to it. Both see the same committed
+state (WAL mode; this connection never holds a transaction open between calls).
+
+Only file databases already at the current schema revision take this path; creating or
+upgrading a catalog, in-memory databases and URLs with query options go straight to
+SQLAlchemy. The read queries here mirror the SQLAlchemy ones in ``sql.py`` /
+``lifecycle_sql.py`` / ``search_sql.py``; ``tests/test_catalog_conformance.py`` runs the
+same suite on both, so the two cannot drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import orjson
+
+from blacklake_ml.catalog.base import (
+    BlobRow,
+    Catalog,
+    CommitRow,
+    DeploymentRow,
+    DeprecationRow,
+    ObjectLocation,
+    PackRow,
+    RefRow,
+    RepoRow,
+)
+from blacklake_ml.catalog.batches import chunks
+from blacklake_ml.catalog.revision import HEAD_REVISION
+from blacklake_ml.catalog.search_base import SearchIndex
+from blacklake_ml.errors import CatalogError, RepoNotFound
+
+if TYPE_CHECKING:
+    from blacklake_ml.catalog.lineage_base import LineageIndex
+    from blacklake_ml.catalog.sql import SqlCatalog
+
+PREFIX = "sqlite:///"
+#: the row id of a deprecation of the whole repository (as lifecycle_sql writes it)
+_WHOLE_REPO = ""
+
+
+def sqlite_path(url: str) -> str | None:
+    """The database file of a plain ``sqlite:///PATH`` URL, or None for any other form
+    (in-memory, query options, other drivers): those always use SQLAlchemy."""
+    if not url.startswith(PREFIX) or "?" in url:
+        return None
+    path = url[len(PREFIX):]
+    return path if path and path != ":memory:" else None
+
+
+class _Reads:
+    """The read queries, on one ``sqlite3`` connection shared by the process's threads."""
+
+    def __init__(self, path: str) -> None:
+        try:
+            self._conn = sqlite3.connect(path, timeout=60, check_same_thread=False,
+                                         isolation_level=None)
+            self._conn.execute("PRAGMA busy_timeout=60000")
+        except sqlite3.Error as exc:
+            raise CatalogError(f"catalog unavailable (sqlite:///{path}): {exc}") from None
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            with self._lock:
+                return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise CatalogError(f"catalog error: {exc}") from None
+
+    def in_rows(self, sql: str, head: Sequence[Any], ids: Sequence[Any],
+                tail: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """``sql`` with ``{in}`` replaced by placeholders, for batches of ``ids``."""
+        out: list[sqlite3.Row] = []
+        for part in chunks(list(ids)):
+            marks = ",".join("?" * len(part))
+            out += self.rows(sql.replace("{in}", marks), [*head, *part, *tail])
+        return out
+
+    def revision(self) -> str | None:
+        try:
+            with self._lock:
+                row = self._conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.Error:
+            return None  # no such table yet: a new catalog
+        return None if row is None else str(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _commit(r: sqlite3.Row) -> CommitRow:
+    return CommitRow(id=r["id"], tree=r["tree"], parents=tuple(orjson.loads(r["parents"])),
+                     author=r["author"], committer=r["committer"], time=r["time"],
+                     message=r["message"], meta=orjson.loads(r["meta"]),
+                     generation=r["generation"], size=r["size"], nfiles=r["nfiles"])
+
+
+def _repo(r: sqlite3.Row) -> RepoRow:
+    return RepoRow(r["id"], r["name"], r["description"], r["created"], r["max_bytes"],
+                   r["max_files"])
+
+
+def _loc(r: sqlite3.Row) -> ObjectLocation:
+    return ObjectLocation(r["id"], r["kind"], r["pack"], r["offset"], r["length"])
+
+
+class FastSqliteCatalog(Catalog):
+    """A :class:`Catalog` on an SQLite file: common reads in ``sqlite3``, the rest through
+    a :class:`SqlCatalog` opened on first use (see the module doc)."""
+
+    def __init__(self, url: str, path: str) -> None:
+        self.url = url
+        self._reads = _Reads(path)
+        self._full: SqlCatalog | None = None
+        self._full_lock = threading.Lock()
+
+    def full(self) -> SqlCatalog:
+        """The SQLAlchemy catalog on the same database (opened on the first call)."""
+        if self._full is None:
+            with self._full_lock:
+                if self._full is None:
+                    from blacklake_ml.catalog.sql import SqlCatalog
+
+                    self._full = SqlCatalog(self.url)
+        return self._full
+
+    def at_head(self) -> bool:
+        """Whether the schema is at the revision this version writes."""
+        return self._reads.revision() == HEAD_REVISION
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def migrate(self) -> None:
+        if not self.at_head():
+            self.full().migrate()
+
+    def search_index(self) -> SearchIndex:
+        index: Any = FastSearchIndex  # the rest of its interface is delegated (module end)
+        return cast(SearchIndex, index(self))
+
+    def lineage_index(self) -> LineageIndex:
+        return self.full().lineage_index()
+
+    def close(self) -> None:
+        self._reads.close()
+        if self._full is not None:
+            self._full.close()
+
+    # -- reads ----------------------------------------------------------------------------
+    def get_repo(self, name: str) -> RepoRow:
+        rows = self._reads.rows("SELECT * FROM repos WHERE name = ?", (name,))
+        if not rows:
+            raise RepoNotFound(f"no repository named {name!r}")
+        return _repo(rows[0])
+
+    def list_repos(self) -> list[RepoRow]:
+        return [_repo(r) for r in self._reads.rows("SELECT * FROM repos ORDER BY name")]
+
+    def get_ref(self, repo_id: int, name: str) -> RefRow | None:
+        rows = self._reads.rows("SELECT * FROM refs WHERE repo_id = ? AND name = ?",
+                                (repo_id, name))
+        if not rows:
+            return None
+        r = rows[0]
+        return RefRow(r["name"], r["kind"], r["commit_id"], r["updated"])
+
+    def list_refs(self, repo_id: int, kind: str | None = None) -> list[RefRow]:
+        sql = "SELECT * FROM refs WHERE repo_id = ?"
+        params: list[Any] = [repo_id]
+        if kind:
+            sql, params = sql + " AND kind = ?", [repo_id, kind]
+        return [RefRow(r["name"], r["kind"], r["commit_id"], r["updated"])
+                for r in self._reads.rows(sql + " ORDER BY name", params)]
+
+    def all_refs(self) -> list[tuple[int, RefRow]]:
+        return [(r["repo_id"], RefRow(r["name"], r["kind"], r["commit_id"], r["updated"]))
+                for r in self._reads.rows("SELECT * FROM refs")]
+
+    def get_commits(self, repo_id: int, ids: Iterable[str]) -> dict[str, CommitRow]:
+        rows = self._reads.in_rows("SELECT * FROM commits WHERE repo_id = ? AND id IN ({in})",
+                                   (repo_id,), list(dict.fromkeys(ids)))
+        return {r["id"]: _commit(r) for r in rows}
+
+    def find_commits(self, repo_id: int, prefix: str, limit: int = 2) -> list[str]:
+        rows = self._reads.rows("SELECT id FROM commits WHERE repo_id = ? AND id >= ? AND "
+                                "id < ? ORDER BY id LIMIT ?",
+                                (repo_id, prefix, prefix + "g", limit))
+        return [r["id"] for r in rows]
+
+    def commits_touching(self, repo_id: int, path: str) -> set[str]:
+        if not path:
+            rows = self._reads.rows("SELECT DISTINCT commit_id FROM path_changes "
+                                    "WHERE repo_id = ?", (repo_id,))
+        else:
+            rows = self._reads.rows(
+                "SELECT DISTINCT commit_id FROM path_changes WHERE repo_id = ? AND "
+                "(path = ? OR (path >= ? AND path < ?))",
+                (repo_id, path, path + "/", path + "0"))
+        return {r["commit_id"] for r in rows}
+
+    def count_commits(self, repo_id: int | None = None) -> int:
+        if repo_id is None:
+            return int(self._reads.rows("SELECT count(*) FROM commits")[0][0])
+        return int(self._reads.rows("SELECT count(*) FROM commits WHERE repo_id = ?",
+                                    (repo_id,))[0][0])
+
+    def locate(self, ids: Iterable[str]) -> dict[str, ObjectLocation]:
+        rows = self._reads.in_rows("SELECT * FROM objects WHERE id IN ({in})", (),
+                                   list(dict.fromkeys(ids)))
+        return {r["id"]: _loc(r) for r in rows}
+
+    def existing(self, ids: Iterable[str]) -> set[str]:
+        rows = self._reads.in_rows("SELECT id FROM objects WHERE id IN ({in})", (), list(ids))
+        return {r["id"] for r in rows}
+
+    def list_packs(self) -> list[PackRow]:
+        return [PackRow(r["id"], r["size"], r["nobjects"], r["created"], r["state"],
+                        r["retired_at"])
+                for r in self._reads.rows("SELECT * FROM packs ORDER BY created")]
+
+    def get_blob(self, file_id: str) -> BlobRow | None:
+        rows = self._reads.rows("SELECT * FROM blobs WHERE id = ?", (file_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        return BlobRow(r["id"], r["size"], r["sha256"], r["md5"])
+
+    def current_deployments(self, repo_id: int) -> list[DeploymentRow]:
+        rows = self._reads.rows(
+            "SELECT d.* FROM deployments d JOIN (SELECT repo_id, environment, max(seq) AS seq "
+            "FROM deployments GROUP BY repo_id, environment) l ON d.repo_id = l.repo_id AND "
+            "d.environment = l.environment AND d.seq = l.seq WHERE d.repo_id = ? "
+            "ORDER BY d.environment", (repo_id,))
+        return [DeploymentRow(r["environment"], r["seq"], r["commit_id"], r["label"],
+                              r["action"], r["actor"], r["at"], r["note"]) for r in rows]
+
+    def find_deprecations(self, repo_id: int, commit: str | None = None
+                          ) -> list[DeprecationRow]:
+        sql = "SELECT * FROM deprecations WHERE repo_id = ?"
+        params: list[Any] = [repo_id]
+        if commit is not None:
+            sql, params = sql + " AND commit_id IN (?, ?)", [repo_id, commit, _WHOLE_REPO]
+        return [DeprecationRow(r["commit_id"] or None, r["label"], r["reason"], r["sunset"],
+                               r["actor"], r["at"])
+                for r in self._reads.rows(sql + " ORDER BY commit_id", params)]
+
+
+class FastSearchIndex(SearchIndex):
+    """The search tables: the facts cache (what listings read) in ``sqlite3``, the rest
+    through the full catalog's index."""
+
+    def __init__(self, catalog: FastSqliteCatalog) -> None:
+        self._catalog = catalog
+        self._reads = catalog._reads
+        self._full: SearchIndex | None = None
+
+    def full(self) -> SearchIndex:
+        """The SQLAlchemy search index on the same database."""
+        if self._full is None:
+            self._full = self._catalog.full().search_index()
+        return self._full
+
+    def cached_facts(self, object_ids: Sequence[str], key: str) -> dict[str, str]:
+        rows = self._reads.in_rows("SELECT object_id, facts FROM search_facts WHERE "
+                                   "extractor_key = ? AND object_id IN ({in})", (key,),
+                                   list(object_ids))
+        return {r["object_id"]: r["facts"] for r in rows}
+
+    def cached_facts_like(self, object_ids: Sequence[str], key_prefix: str
+                          ) -> dict[str, list[tuple[str, str]]]:
+        rows = self._reads.in_rows(
+            "SELECT object_id, extractor_key, facts FROM search_facts WHERE "
+            "substr(extractor_key, 1, ?) = ? AND object_id IN ({in})",
+            (len(key_prefix), key_prefix), list(object_ids))
+        out: dict[str, list[tuple[str, str]]] = {}
+        for r in rows:
+            out.setdefault(r["object_id"], []).append((r["extractor_key"], r["facts"]))
+        return out
+
+
+def _delegate(cls: type, name: str) -> None:
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.full(), name)(*args, **kwargs)
+
+    call.__name__ = name
+    call.__doc__ = f"Handed to the full catalog (``{name}``)."
+    setattr(cls, name, call)
+
+
+# Every other operation of the interfaces goes to the SQLAlchemy implementation.
+for _cls, _base in ((FastSqliteCatalog, Catalog), (FastSearchIndex, SearchIndex)):
+    for _name in sorted(_base.__abstractmethods__ - set(vars(_cls))):
+        _delegate(_cls, _name)
+    _cls.__abstractmethods__ = frozenset()
+
+
+def open_fast(url: str) -> Catalog | None:
+    """A :class:`FastSqliteCatalog` for ``url`` when it is an existing SQLite file at the
+    current revision; None when the full catalog must open it (to create or upgrade)."""
+    path = sqlite_path(url)
+    if path is None or not os.path.isfile(path):
+        return None
+    cls: Any = FastSqliteCatalog  # the rest of its interface is delegated (above)
+    cat = cast(FastSqliteCatalog, cls(url, path))
+    if not cat.at_head():
+        cat.close()
+        return None
+    return cat
