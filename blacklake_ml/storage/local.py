@@ -30,6 +30,11 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+#: writes below this size are gathered in memory; the buffer is written at SPOOL_BUFFER
+SPOOL_DIRECT = 64 * 1024
+SPOOL_BUFFER = 1024 * 1024
+
+
 class _LocalSpool(SpoolWriter):
     def __init__(self, storage: LocalStorage, key: str, size_hint: int | None = None) -> None:
         self._storage = storage
@@ -39,6 +44,7 @@ class _LocalSpool(SpoolWriter):
         self._tmp = self._final.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
         self._fd: int | None = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         self._size = 0
+        self._buf = bytearray()
         self._fsync = storage.fsync
         self._reserved = 0
         if size_hint and hasattr(os, "posix_fallocate"):
@@ -52,11 +58,28 @@ class _LocalSpool(SpoolWriter):
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         assert self._fd is not None, "spool already closed"
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
+        n = len(data)
+        if n < SPOOL_DIRECT:
+            # Many small objects (a dataset of 4 KiB files, their manifests) would cost a
+            # system call each: gather them, and write the buffer when it fills.
+            self._buf += data
             self._size += n
+            if len(self._buf) >= SPOOL_BUFFER:
+                self._flush()
+            return
+        self._flush()
+        self._write_all(memoryview(data))
+        self._size += n
+
+    def _write_all(self, view: memoryview) -> None:
+        assert self._fd is not None
+        while view:
+            view = view[os.write(self._fd, view):]
+
+    def _flush(self) -> None:
+        if self._buf:
+            self._write_all(memoryview(self._buf))
+            self._buf.clear()
 
     @property
     def size(self) -> int:
@@ -65,6 +88,7 @@ class _LocalSpool(SpoolWriter):
     def commit(self) -> None:
         assert self._fd is not None, "spool already closed"
         try:
+            self._flush()
             if self._reserved > self._size:
                 os.ftruncate(self._fd, self._size)
             if self._fsync:
