@@ -21,8 +21,11 @@ import importlib
 import json
 import logging
 import math
+import os
+import re
+import sys
 import threading
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import Distribution, EntryPoint, entry_points
 from typing import Any
 
 from blacklake_ml.extract._util import one_line
@@ -82,9 +85,48 @@ def _load_builtin(target: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
+def _group_entry_points(group: str) -> list[EntryPoint]:
+    """``entry_points(group=group)``, reading only the distributions that declare the group.
+
+    ``importlib.metadata`` builds every installed distribution (parsing its metadata) to
+    answer; with a few hundred packages installed that is a tenth of a second in every
+    process that indexes. The metadata directories on ``sys.path`` are listed instead, each
+    ``entry_points.txt`` is searched for the group's header, and only those distributions
+    are read — first occurrence of a name wins, in path order, as importlib.metadata has it.
+    Anything unusual on the path (an egg or zip file) falls back to importlib.metadata.
+    """
+    header = f"[{group}]"
+    seen: set[str] = set()
+    out: list[EntryPoint] = []
+    for base in sys.path:
+        base = base or "."
+        if os.path.isfile(base):
+            return list(entry_points(group=group))
+        try:
+            names = os.listdir(base)
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            dist = re.sub(r"[-_.]+", "_", name.rsplit(".", 1)[0].split("-")[0]).lower()
+            if dist in seen:
+                continue
+            seen.add(dist)
+            try:
+                with open(os.path.join(base, name, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if header in text:
+                out += Distribution.at(os.path.join(base, name)).entry_points.select(
+                    group=group)
+    return out
+
+
 def _discover() -> tuple[list[FileExtractor], list[DirExtractor]]:
     found: dict[str, FileExtractor | DirExtractor] = {}
-    eps: list[EntryPoint] = list(entry_points(group=GROUP))
+    eps: list[EntryPoint] = _group_entry_points(GROUP)
     for ep in eps:
         try:
             ext = _instantiate(f"{ep.name} ({ep.value})", ep.load())

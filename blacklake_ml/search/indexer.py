@@ -69,6 +69,18 @@ def _ancestors(path: str) -> list[str]:
     return out
 
 
+def _all_ancestors(paths: Iterable[str]) -> set[str]:
+    """The union of :func:`_ancestors` over ``paths`` (each directory walked up once)."""
+    out: set[str] = set()
+    for d in {p.rpartition("/")[0] for p in paths}:
+        while d not in out:
+            out.add(d)
+            if not d:
+                break
+            d = d.rpartition("/")[0]
+    return out
+
+
 def _known(path: str) -> bool:
     return path.lower().endswith(KNOWN_SUFFIXES)
 
@@ -150,7 +162,7 @@ class Indexer:
         changed = diff.paths()
         if not changed:
             return
-        dirs = sorted({a for p in changed for a in _ancestors(p)})
+        dirs = sorted(_all_ancestors(changed))
         asset_dirs: dict[str, tuple[TreeEntry, dict[str, Any]]] = {}
         for d in dirs:
             e = lookup(odb, new_tree, d)
@@ -293,7 +305,7 @@ class Indexer:
                 files: dict[str, TreeEntry]) -> None:
         big = {p: e for p, e in files.items() if e.size >= SKETCH_MIN_SIZE}
         small = [p for p, e in files.items() if e.size < SKETCH_MIN_SIZE]
-        have = self.index.sketched(sorted({e.id for e in big.values()}))
+        have = self.index.sketched(sorted({e.id for e in big.values()})) if big else set()
         todo = {e.id for e in big.values()} - have
         if todo:
             self.index.put_sketches(sketch_rows(self.odb, sorted(todo)))

@@ -9,10 +9,13 @@ Candidates are then verified exactly against the file manifests.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import numpy as np
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from blacklake_ml.service.objectdb import ObjectDB
+
+if TYPE_CHECKING:  # numpy is imported when a sketch is computed: a put of small files needs none
+    import numpy as np
 
 NUM_HASHES = 128
 ROWS_PER_BAND = 2  # 64 bands of 2: Jaccard 0.1 -> ~47% candidate chance, 0.2 -> ~93%
@@ -20,33 +23,42 @@ NUM_BANDS = NUM_HASHES // ROWS_PER_BAND
 #: smaller files are matched by identical content id only (a handful of chunks says little)
 SKETCH_MIN_SIZE = 256 * 1024
 
-_SEEDS = np.random.default_rng(0x5EED_B1AC).integers(0, 2**63, NUM_HASHES, dtype=np.uint64)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+
+
+@lru_cache(maxsize=1)
+def _consts() -> tuple[Any, Any, Any, Any]:
+    """numpy, the MinHash seeds and the two splitmix64 multipliers."""
+    import numpy as np
+
+    seeds = np.random.default_rng(0x5EED_B1AC).integers(0, 2**63, NUM_HASHES, dtype=np.uint64)
+    return np, seeds, np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser: a bijection on uint64, so ``min(mix(x ^ seed))`` is a MinHash."""
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
+    np, _, m1, m2 = _consts()
+    z = (z ^ (z >> np.uint64(30))) * m1
+    z = (z ^ (z >> np.uint64(27))) * m2
     return z ^ (z >> np.uint64(31))
 
 
 def signature(chunk_ids: Sequence[str]) -> np.ndarray:
     """MinHash signature (``NUM_HASHES`` uint64) of a set of hex chunk ids."""
+    np, seeds, _, _ = _consts()
     keys = np.fromiter({int(c[:16], 16) for c in chunk_ids}, dtype=np.uint64)
     if keys.size == 0:
         return np.full(NUM_HASHES, np.iinfo(np.uint64).max, dtype=np.uint64)
     sig = np.empty(NUM_HASHES, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for i in range(0, NUM_HASHES, 16):  # bounded memory for files with many chunks
-            block = _mix(keys[None, :] ^ _SEEDS[i:i + 16, None])
+            block = _mix(keys[None, :] ^ seeds[i:i + 16, None])
             sig[i:i + 16] = block.min(axis=1)
     return sig
 
 
 def buckets(sig: np.ndarray) -> list[int]:
     """One signed 63-bit bucket per band."""
+    np = _consts()[0]
     bands = sig.reshape(NUM_BANDS, ROWS_PER_BAND)
     with np.errstate(over="ignore"):
         h = _mix(bands[:, 0] ^ _mix(bands[:, 1] ^ np.uint64(0x9E3779B97F4A7C15)))
@@ -55,6 +67,7 @@ def buckets(sig: np.ndarray) -> list[int]:
 
 def similarity(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of two stored signatures."""
+    np = _consts()[0]
     sa, sb = np.frombuffer(a, dtype=np.uint64), np.frombuffer(b, dtype=np.uint64)
     return float(np.mean(sa == sb))
 

@@ -11,17 +11,31 @@ from blacklake_ml.service.read import BlobReader
 from blacklake_ml.service.trees import lookup
 
 
+#: files up to this size are fetched whole on the first read (one verified chunk read instead
+#: of one per header probe: a folder of 10,000 small files that look like models)
+WHOLE_BELOW = 64 * 1024
+
+
 class StoredSource:
     """Range reads of one stored file (chunks fetched and verified on demand)."""
 
     def __init__(self, odb: ObjectDB, file_id: str, name: str) -> None:
         self.name = name
-        self._reader = BlobReader(odb, odb.file(file_id), name)
-        self.size = self._reader.size
+        self._odb = odb
+        self._manifest = odb.file(file_id)
+        self.size = self._manifest.size
+        self._reader: BlobReader | None = None
+        self._whole: bytes | None = None
 
     def read(self, start: int, end: int) -> bytes:
         start = max(0, min(start, self.size))
         end = max(start, min(end, self.size))
+        if self.size <= WHOLE_BELOW:
+            if self._whole is None:
+                self._whole = self._odb.read_file(self._manifest)
+            return self._whole[start:end]
+        if self._reader is None:
+            self._reader = BlobReader(self._odb, self._manifest, self.name)
         self._reader.seek(start)
         return self._reader.read(end - start) or b""
 

@@ -100,7 +100,7 @@ def plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     eps = [_ep("boom", f"{mod}:Boom"), _ep("fallback", f"{mod}:Fallback"),
            _ep("badmatcher", f"{mod}:BadMatcher"), _ep("folder", f"{mod}:Folder"),
            _ep("missing", "no_such_module_xyz:Thing"), _ep("notone", f"{mod}:_ep")]
-    monkeypatch.setattr(registry, "entry_points", lambda group: eps)
+    monkeypatch.setattr(registry, "_group_entry_points", lambda group: eps)
     monkeypatch.setattr(registry, "BUILTINS", {})
     registry.reset_cache()
 
@@ -200,3 +200,16 @@ def test_builtins_load_without_entry_points(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(registry, "entry_points", lambda group: [])
     registry.reset_cache()
     assert set(registry.extractor_versions()) == BUILTIN_NAMES
+
+
+@pytest.mark.parametrize("group", ["blacklake_ml.extractors", "console_scripts",
+                                   "fsspec.specs", "no.such.group"])
+def test_group_entry_points_match_importlib_metadata(group: str) -> None:
+    """The registry's light scan of installed metadata finds what importlib.metadata does."""
+    from importlib.metadata import entry_points
+
+    from blacklake_ml.extract.registry import _group_entry_points
+
+    ours = sorted((e.name, e.value) for e in _group_entry_points(group))
+    theirs = sorted((e.name, e.value) for e in entry_points(group=group))
+    assert ours == theirs
