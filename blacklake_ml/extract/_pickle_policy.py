@@ -22,7 +22,6 @@ from __future__ import annotations
 import _compat_pickle
 import sys
 from functools import lru_cache
-from importlib import resources
 
 # Harmless with any arguments: plain value types and the reconstruction helpers of numpy and
 # torch (each only builds arrays, tensors, storages or dtypes from the values it is given).
@@ -142,6 +141,8 @@ GENERATED_LISTS = ("sklearn.txt", "scipy.txt", "torch.txt", "numpy.txt")
 
 
 def _read_list(name: str) -> set[tuple[str, str]]:
+    from importlib import resources  # ~30 ms to import: only when the lists are first read
+
     folder = resources.files("blacklake_ml.extract") / "allowlist"
     pairs = set()
     for line in (folder / name).read_text(encoding="utf-8").splitlines():

@@ -25,8 +25,7 @@ import os
 import re
 import sys
 import threading
-from importlib.metadata import Distribution, EntryPoint, entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blacklake_ml.extract._util import one_line
 from blacklake_ml.extract.base import (
@@ -40,6 +39,9 @@ from blacklake_ml.extract.base import (
 )
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 GROUP = "blacklake_ml.extractors"
 #: bytes of a file's start handed to ``matches``
@@ -95,6 +97,9 @@ def _group_entry_points(group: str) -> list[EntryPoint]:
     are read — first occurrence of a name wins, in path order, as importlib.metadata has it.
     Anything unusual on the path (an egg or zip file) falls back to importlib.metadata.
     """
+    # importlib.metadata (and the email package under it) costs ~50 ms to import: only here
+    from importlib.metadata import Distribution, entry_points
+
     header = f"[{group}]"
     seen: set[str] = set()
     out: list[EntryPoint] = []
