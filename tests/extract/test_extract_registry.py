@@ -197,7 +197,7 @@ def test_dir_extraction(plugins: None, tmp_path: Path) -> None:
 
 def test_builtins_load_without_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
     """Stale install metadata (no entry points) still yields every built-in extractor."""
-    monkeypatch.setattr(registry, "entry_points", lambda group: [])
+    monkeypatch.setattr(registry, "_group_entry_points", lambda group: [])
     registry.reset_cache()
     assert set(registry.extractor_versions()) == BUILTIN_NAMES
 
