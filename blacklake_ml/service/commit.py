@@ -9,10 +9,12 @@ point leaves either the old ref (plus unreferenced objects for ``gc``) or the ne
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -149,6 +151,19 @@ def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[s
     return cid
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while contents are stored: ingest allocates millions of
+    small acyclic objects (chunk ids, manifests), and each collection walks them all."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def backoff(attempt: int) -> None:
     """Sleep a little, more after repeated lost races (jittered)."""
     time.sleep(min(0.5, 0.005 * (2 ** min(attempt, 7))) * random.random())
@@ -258,9 +273,10 @@ class Transaction:
                 self.progress.start(total, "B", f"storing {len(puts)} files")
                 from_disk = [p for p in puts if p.local is not None]
                 from_mem = [p for p in puts if p.local is None]
-                stored = ingestor.store_paths([p.local for p in from_disk],  # type: ignore[misc]
-                                              [p.size for p in from_disk])
-                stored += ingestor.store_bytes([p.data for p in from_mem])  # type: ignore[misc]
+                with _collector_paused():
+                    stored = ingestor.store_paths([p.local for p in from_disk],  # type: ignore[misc]
+                                                  [p.size for p in from_disk])
+                    stored += ingestor.store_bytes([p.data for p in from_mem])  # type: ignore[misc]
             finally:
                 self.progress.finish()
                 ingestor.close()

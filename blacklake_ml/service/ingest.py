@@ -15,6 +15,7 @@ that a concurrent ``gc`` did not collect them meanwhile.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -49,7 +50,7 @@ class _Cut:
     n: int
 
 
-def _hash_cuts(buf: bytes | bytearray, cuts: list[tuple[int, int]]) -> list[_Cut]:
+def _hash_cuts(buf: bytes | bytearray | mmap.mmap, cuts: list[tuple[int, int]]) -> list[_Cut]:
     view = memoryview(buf)
     return [_Cut(chunk_id(view[o:o + n]), o, n) for o, n in cuts]
 
@@ -89,7 +90,7 @@ class Ingestor:
         self.required.update(found)
         return set(unknown) - found
 
-    def _write_cuts(self, buf: bytes | bytearray | memoryview, cuts: Sequence[_Cut],
+    def _write_cuts(self, buf: bytes | bytearray | memoryview | mmap.mmap, cuts: Sequence[_Cut],
                     missing: set[str]) -> None:
         """Write the missing chunks of one buffer, coalescing adjacent ones into runs."""
         view = memoryview(buf)
@@ -127,10 +128,12 @@ class Ingestor:
         cut_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blacklake-cut")
         write_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blacklake-write")
         nbuf = 4
-        ring = [bytearray(WINDOW + self.chunker.params.max) for _ in range(nbuf)]
+        # Anonymous maps, not bytearrays: a bytearray is zero-filled up front (a pass over
+        # 128 MiB before the first byte is read); a map's pages appear as they are read into.
+        ring = [mmap.mmap(-1, WINDOW + self.chunker.params.max) for _ in range(nbuf)]
         busy: list[list[Future[Any]]] = [[] for _ in range(nbuf)]
 
-        def store(buf: bytearray, futs: list[Future[list[_Cut]]]) -> None:
+        def store(buf: mmap.mmap, futs: list[Future[list[_Cut]]]) -> None:
             cuts = [c for fut in futs for c in fut.result()]
             chunks.extend((c.cid, c.n) for c in cuts)
             self._write_cuts(buf, cuts, self._missing(c.cid for c in cuts))
