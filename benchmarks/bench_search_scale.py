@@ -67,10 +67,10 @@ def build_index(store: Any, n: int, rng: random.Random) -> tuple[Any, float]:
 
 def load_vectors(store: Any, cache: Path) -> tuple[float, int]:
     """Fill the vector table from the cache file, embedding what is missing."""
-    from blacklake_ml.search.embed import get_embedder
+    from blacklake_ml.search.engine import embedder
 
     searcher = store.searcher()
-    emb = get_embedder(store.config.search_model)
+    emb = embedder(store)  # ONNX (exported once into the store's home), as the CLI embeds
     index = store.catalog.search_index()
     cached: dict[str, bytes] = {}
     if cache.exists():

@@ -492,7 +492,17 @@ def main(argv: list[str] | None = None) -> int:
     with Store.open(args.home) as store:
         out = seed(store, checkpoint_mib=args.checkpoint_mib)
         print(describe(out), file=sys.stderr)
+        prepare_search(store)
     return 0
+
+
+def prepare_search(store: Any) -> None:
+    """Embed the cards now (and make the model's one-time ONNX export), so the demo's first
+    ``blacklake search`` is as fast as every later one. Skipped without the search extra."""
+    from blacklake_ml.search.engine import dense_available
+
+    if dense_available():
+        store.searcher().vectors()
 
 
 def describe(out: dict[str, Any]) -> str:

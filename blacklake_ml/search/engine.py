@@ -23,7 +23,7 @@ import numpy as np
 from blacklake_ml.catalog.search_base import NUMERIC_FACETS, CardRow, Filter
 from blacklake_ml.core.uri import BlacklakeURI
 from blacklake_ml.errors import InvalidInput
-from blacklake_ml.search.embed import get_embedder
+from blacklake_ml.search.embed import TextEmbedder, get_embedder
 from blacklake_ml.search.indexer import Indexer
 from blacklake_ml.search.text import LANGUAGES, license_family, matched_terms, query_terms
 from blacklake_ml.search.vectors import VectorIndex
@@ -143,9 +143,22 @@ _log = logging.getLogger(__name__)
 
 
 def dense_available() -> bool:
-    """Whether the optional dense-search packages (extra ``search``) are installed."""
-    return all(importlib.util.find_spec(m) is not None
-               for m in ("faiss", "sentence_transformers"))
+    """Whether the optional dense-search packages (extra ``search``) are installed: FAISS and
+    an embedding backend (onnxruntime, or sentence-transformers)."""
+    def found(m: str) -> bool:
+        return importlib.util.find_spec(m) is not None
+
+    return found("faiss") and (found("onnxruntime") or found("sentence_transformers"))
+
+
+def onnx_cache_dir(store: Store) -> Path:
+    """Where the store keeps ONNX exports of its search model (see ``search.onnx_embed``)."""
+    return Path(store.config.home) / "search" / "onnx"
+
+
+def embedder(store: Store) -> TextEmbedder:
+    """The store's query/document embedder (ONNX when it can be had, else torch)."""
+    return get_embedder(store.config.search_model, onnx_cache_dir(store))
 
 
 _VECTORS: dict[str, VectorIndex] = {}
@@ -177,13 +190,7 @@ class Searcher:
 
     def vectors(self) -> VectorIndex:
         """The synced vector index (embedding any cards that have no vector yet)."""
-        emb = get_embedder(self.model)
-        # Looking for cards without vectors scans the card table: only do it when the change
-        # log moved (any process adding or changing cards appends to it).
-        seq = self.index.last_change()
-        if seq != self._pending_seq:
-            self.embed_pending()
-            self._pending_seq = seq
+        emb = embedder(self.store)
         key = f"{self.store.catalog.display_url}\0{emb.name}"
         with _VLOCK:
             vi = _VECTORS.get(key)
@@ -191,6 +198,14 @@ class Searcher:
                 vi = VectorIndex(Path(self.store.config.home) / "search",
                                  self.store.catalog.display_url, emb.name, emb.dim)
                 _VECTORS[key] = vi
+        # Looking for cards without vectors scans the card table: only do it when the change
+        # log moved (any process adding or changing cards appends to it) since this process
+        # or the vector index's state last found nothing to embed.
+        seq = self.index.last_change()
+        if seq not in (self._pending_seq, vi.embedded_seq):
+            if self.embed_pending() == 0:
+                vi.mark_embedded(seq)
+            self._pending_seq = seq
         vi.sync(self.index)
         self._vectors = vi
         return vi
@@ -202,7 +217,7 @@ class Searcher:
 
     def embed_pending(self, batch: int = 256) -> int:
         """Embed card texts that have no vector for the configured model; the count."""
-        emb = get_embedder(self.model)
+        emb = embedder(self.store)
         done = 0
         while True:
             todo = self.index.pending_texts(emb.name, batch)
@@ -249,7 +264,7 @@ class Searcher:
         dense: list[tuple[int, float]] = []
         if mode != "bm25":
             vi = self.vectors()
-            qv = get_embedder(self.model).encode([query])[0]
+            qv = embedder(self.store).encode([query])[0]
             dense = vi.search(qv, n, allowed)
         return self._fuse(terms, (n_docs, df), bm25, dense, flts, mode, k)
 
@@ -398,4 +413,4 @@ def _card_text(card: CardRow) -> str:
 
 def encode_query(store: Store, query: str) -> np.ndarray:
     """The query vector (exposed for benchmarks)."""
-    return get_embedder(store.config.search_model).encode([query])[0]
+    return embedder(store).encode([query])[0]

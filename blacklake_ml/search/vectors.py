@@ -7,6 +7,14 @@ any number of processes converge, and a lost or stale file is only a slower firs
 Index type by size: an exact ``IndexIDMap2(IndexFlatIP)`` up to ``FLAT_MAX`` vectors, above it
 ``IndexIVFFlat`` (inner product, ~4·√n lists, trained on the vectors present; rebuilt when
 the collection has grown 4× past its training size). Both support add/remove by card id.
+
+A saved IVF index is opened memory-mapped (``IO_FLAG_MMAP``): a query touches only the
+lists it probes, so a fresh process neither reads nor holds the whole file (~150 MB at 100k
+cards). Mapped lists are read-only; the first change to apply re-reads the file in full.
+
+The state file also remembers ``embedded_seq``: a change-log position at which no card lacked
+a vector, so a process that finds the log still there need not scan the card table for texts
+to embed (which costs ~0.2 s at 100k cards).
 """
 
 from __future__ import annotations
@@ -48,23 +56,53 @@ class VectorIndex:
         self.dim = dim
         self.seq = 0
         self.trained_n = 0
+        #: every card of a change up to here had a vector (-1: unknown); see the module doc
+        self.embedded_seq = -1
         self._index: Any = None
+        self._mapped = False
         self._dirty = 0
         self._lock = threading.RLock()
         self._load()
 
     # -- persistence -----------------------------------------------------------------------
-    def _load(self) -> None:
+    def _load(self, mmap: bool = True) -> None:
         faiss = _faiss()
         try:
             state = json.loads(self.state_path.read_text())
             if state.get("model") != self.model or state.get("dim") != self.dim:
                 return
-            index = faiss.read_index(str(self.path))
-        except (OSError, ValueError, RuntimeError):
+            index = faiss.read_index(str(self.path), faiss.IO_FLAG_MMAP if mmap else 0)
+        except (OSError, ValueError, RuntimeError, KeyError):
             return  # missing or unreadable: rebuilt from the catalog on first sync
         self._index, self.seq = index, int(state["seq"])
+        # FAISS maps only IVF lists; a flat index is read into memory whatever the flag.
+        self._mapped = mmap and isinstance(index, faiss.IndexIVF)
         self.trained_n = int(state.get("trained_n", 0))
+        self.embedded_seq = int(state.get("embedded_seq", -1))
+        self._dirty = 0
+
+    def _state(self) -> dict[str, Any]:
+        return {"model": self.model, "dim": self.dim, "seq": self.seq,
+                "trained_n": self.trained_n, "ntotal": self.ntotal,
+                "embedded_seq": self.embedded_seq}
+
+    def _write_state(self) -> None:
+        tmp_state = self.state_path.with_name(f".{self.state_path.name}.{os.getpid()}.tmp")
+        tmp_state.write_text(json.dumps(self._state()))
+        os.replace(tmp_state, self.state_path)
+
+    def mark_embedded(self, seq: int) -> None:
+        """Record that no card of a change up to ``seq`` lacks a vector. Persisted at once
+        (the state file only) when the index itself has nothing unsaved, else with it."""
+        with self._lock:
+            if seq == self.embedded_seq:
+                return
+            self.embedded_seq = seq
+            if self._index is not None and not self._dirty and self.state_path.exists():
+                try:
+                    self._write_state()
+                except OSError:
+                    pass  # only a cache: the next process scans again
 
     def save(self) -> None:
         """Write the index and its state atomically (temp + rename)."""
@@ -76,13 +114,9 @@ class VectorIndex:
             tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
             faiss.write_index(self._index, str(tmp))
             os.replace(tmp, self.path)
-            state = {"model": self.model, "dim": self.dim, "seq": self.seq,
-                     "trained_n": self.trained_n, "ntotal": int(self._index.ntotal)}
-            tmp_state = self.state_path.with_name(f".{self.state_path.name}.{os.getpid()}.tmp")
-            tmp_state.write_text(json.dumps(state))
-            os.replace(tmp_state, self.state_path)
+            self._write_state()
             self._dirty = 0
-    
+
     # -- building ----------------------------------------------------------------------------
     @property
     def ntotal(self) -> int:
@@ -124,13 +158,18 @@ class VectorIndex:
             if len(all_ids):
                 index.add_with_ids(all_vecs, all_ids)
             self._index, self.seq = index, seq
+            self._mapped = False
             self._dirty += 1
             self.save()
 
     def sync(self, catalog: SearchIndex) -> int:
         """Apply catalog changes since the last sync; the number of changes applied."""
         with self._lock:
-            if self._index is None:
+            if self._index is None or self.seq > catalog.last_change():
+                # No file yet, or one ahead of the catalog's log (a catalog made anew at the
+                # same URL): build from the vectors the catalog holds.
+                if self._index is not None:
+                    self.embedded_seq = -1  # that mark was of the other catalog's log
                 self.rebuild(catalog)
                 return self.ntotal
             applied = 0
@@ -138,6 +177,13 @@ class VectorIndex:
                 changes = catalog.changes_since(self.seq, 50_000)
                 if not changes:
                     break
+                if self._mapped:  # mapped lists are read-only: read the file in full
+                    self._index, self._mapped = None, False
+                    self._load(mmap=False)
+                    if self._index is None:
+                        self.rebuild(catalog)
+                        return self.ntotal
+                    continue
                 if len(changes) > max(50_000, self.ntotal):
                     self.rebuild(catalog)  # cheaper than replaying a huge log
                     return len(changes)
