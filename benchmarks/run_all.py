@@ -22,7 +22,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["put_large", "dedup_versions", "put_many", "commit_small", "get",
-              "put_extract", "search_quality", "search_scale", "dvc_remote",
+              "put_extract", "search_quality", "search_scale", "search_cli", "dvc_remote",
               "mlflow_artifacts"]
 #: Arguments one benchmark always gets (search_quality exits 2 on a miss unless told not to:
 #: here the verdict is read from its JSON like every other one).
@@ -38,6 +38,8 @@ HEADLINE = {
     "put_extract": ("ratio", "x the put time without indexing (< 1.10)"),
     "search_quality": ("ndcg.hybrid", "hybrid nDCG@10 (beats bm25 and dense)"),
     "search_scale": ("p50_ms", "ms p50 hybrid query over 100k models (< 30)"),
+    "search_cli": ("wall_p50_s", "s p50 fresh-process `blacklake search`, worse of demo/100k "
+                   "(<= 1.0; RSS <= 300 MB)"),
     "dvc_remote": ("storage_ratio", "of a directory remote's bytes for 2 checkpoint versions"),
     "mlflow_artifacts": ("storage_ratio", "of file:// artifact bytes for 5 checkpoint runs"),
 }
