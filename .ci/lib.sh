@@ -19,6 +19,9 @@ install_stamp() {
 install_into_venv() {
     .venv/bin/python -m pip install "$TORCH_PIN"
     .venv/bin/python -m pip install -e ".[$TEST_EXTRAS]" "$TORCH_PIN"
+    # An editable install compiles nothing, and with PYTHONDONTWRITEBYTECODE set (as on these
+    # machines) every `blacklake` run would compile the package again: compile it once.
+    .venv/bin/python -m compileall -q blacklake_ml >/dev/null
     install_stamp > "$INSTALL_STAMP"
 }
 
