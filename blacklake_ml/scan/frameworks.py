@@ -154,22 +154,76 @@ def scan_onnx(src: Source) -> Verdict:
     return v
 
 
+#: skops loaders that build a value of the node's own ``__module__.__class__`` type from data
+#: (checked against the exact allow-list); any other loader calls something named in the file
+_SKOPS_DATA_LOADERS = frozenset({
+    "JsonNode", "ListNode", "DictNode", "TupleNode", "SetNode", "BytesNode", "BytearrayNode",
+    "SliceNode", "DefaultDictNode", "NdArrayNode", "MaskedArrayNode", "DTypeNode", "ObjectNode",
+    "TypeNode", "CachedNode", "SparseMatrixNode", "RandomStateNode", "RandomGeneratorNode",
+    # sklearn's own: the node's type (judged) is built from the data, or called with it
+    "TreeNode", "LossNode", "ReduceNode", "ConstructorFromReduceNode",
+    "_DictWithDeprecatedKeysNode"})
+_SKOPS_MAX_NODES = 1_000_000
+
+
 def scan_skops(src: Source) -> Verdict:
-    """A ``.skops`` archive: the types loading it would have to trust."""
-    from blacklake_ml.extract.sklearn_ext import scan_skops_file
+    """A ``.skops`` archive: every type and callable its ``schema.json`` makes skops load.
+
+    skops refuses types it does not trust unless the caller passes them in ``trusted=``,
+    which is what users do with ``get_untrusted_types``; so the verdict is this scanner's own:
+    every node's type must be on the exact allow-list, and a node that calls something
+    (``FunctionNode``, ``MethodNode``, ``PartialNode``, ``OperatorFuncNode``, reduce-style
+    constructors, loaders this scanner does not know) is unsafe unless what it calls is.
+    """
+    from blacklake_ml.extract._pickle_policy import describe, is_allowed, resolve
+    from blacklake_ml.extract._util import MAX_SMALL_FILE, load_json
+    from blacklake_ml.extract._zip import open_zip, read_member
 
     try:
-        facts = scan_skops_file(src)
+        zf = open_zip(src)
+        schema = load_json(read_member(zf, "schema.json", MAX_SMALL_FILE), "skops schema.json")
     except Exception as e:  # noqa: BLE001 - unreadable schema: cannot vouch for it
         return Verdict(UNKNOWN, "skops", [f"skops schema could not be read: {type(e).__name__}"])
-    from blacklake_ml.extract._pickle_policy import is_allowed
-
     v = Verdict(SAFE, "skops")
-    for t in facts.get("unsafe", []):
-        module, _, name = str(t).rpartition(".")
-        if is_allowed(module, name):
-            continue  # skops does not trust it by default, but it is on the exact allow-list
-        v.add(UNSAFE, f"skops type {t} is not on the allow-list: loading it runs its code")
+    seen: set[str] = set()
+
+    def judge(module: Any, name: Any, how: str) -> None:
+        if not isinstance(module, str) or not isinstance(name, str):
+            v.add(UNKNOWN, f"skops {how} with a name the scanner cannot read")
+            return
+        key = f"{how}:{module}.{name}"
+        if key in seen or is_allowed(module, name):
+            return
+        seen.add(key)
+        target = resolve(module, name)
+        what = describe(target)
+        v.add(UNSAFE, f"skops {how} {module}.{name}: not on the allow-list"
+                      + (f"; {what}" if what else "") + " (loading it runs its code)")
+
+    todo: list[Any] = [schema]
+    nodes = 0
+    while todo:
+        node = todo.pop()
+        nodes += 1
+        if nodes > _SKOPS_MAX_NODES:
+            v.add(UNKNOWN, "skops schema too large to read whole")
+            break
+        if isinstance(node, list):
+            todo.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        loader = node.get("__loader__")
+        if loader is not None:
+            content = node.get("content")
+            if loader == "FunctionNode" and isinstance(content, dict):
+                judge(content.get("module_path"), content.get("function"), "function")
+            elif loader not in _SKOPS_DATA_LOADERS:
+                v.add(UNSAFE, f"skops node {str(loader)[:60]!r}: loading it calls what the file "
+                              "names")
+            if "__module__" in node or "__class__" in node:
+                judge(node.get("__module__"), node.get("__class__"), "type")
+        todo.extend(node.values())
     return v
 
 

@@ -281,3 +281,51 @@ def test_stack_global_of_a_built_object_ends_the_reading() -> None:
     computed = b"\x80\x04\x8c\x08builtins\x8c\x03str\x93\x8c\x02os\x85R\x8c\x06system\x93."
     verdict, reasons = verdict_of("m.pkl", computed)
     assert verdict == UNSAFE
+
+
+# -- skops: every type and callable of the schema, against the exact allow-list -------------
+def _skops_with(schema_edit: object) -> bytes:
+    import json
+
+    import skops.io
+    from sklearn.linear_model import LogisticRegression
+
+    m = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 1, 0, 1])
+    src = zipfile.ZipFile(io.BytesIO(skops.io.dumps(m)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "schema.json":
+                schema = json.loads(data)
+                schema_edit(schema)  # type: ignore[operator]
+                data = json.dumps(schema).encode()
+            z.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def test_skops_schema_types_and_callables_are_judged_exactly() -> None:
+    assert verdict_of("m.skops", _skops_with(lambda s: None))[0] == SAFE
+
+    def evil_type(s: dict) -> None:  # an object of a class outside the list
+        s["content"]["content"]["extra"] = {"__class__": "Popen", "__module__": "subprocess",
+                                            "__loader__": "ObjectNode", "content": {}}
+
+    def evil_function(s: dict) -> None:  # a function node: skops imports and returns it
+        s["content"]["content"]["f"] = {
+            "__class__": "function", "__module__": "builtins", "__loader__": "FunctionNode",
+            "content": {"module_path": "os", "function": "system"}}
+
+    def prefix_trick(s: dict) -> None:  # a trusted-looking module, not a listed pair
+        s["content"]["content"]["g"] = {"__class__": "system", "__module__": "sklearn._config.os",
+                                        "__loader__": "ObjectNode", "content": {}}
+
+    def unknown_loader(s: dict) -> None:
+        s["content"]["content"]["h"] = {"__class__": "dict", "__module__": "builtins",
+                                        "__loader__": "MethodNode", "content": {}}
+
+    for edit, expect in ((evil_type, "subprocess.Popen"), (evil_function, "os.system"),
+                         (prefix_trick, "sklearn._config.os.system"),
+                         (unknown_loader, "MethodNode")):
+        verdict, reasons = verdict_of("m.skops", _skops_with(edit))
+        assert verdict == UNSAFE and any(expect in r for r in reasons), (edit, reasons)
