@@ -23,7 +23,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["put_large", "dedup_versions", "put_many", "commit_small", "get",
               "put_extract", "search_quality", "search_scale", "search_cli", "dvc_remote",
-              "mlflow_artifacts"]
+              "mlflow_artifacts", "peers"]
 #: Arguments one benchmark always gets (search_quality exits 2 on a miss unless told not to:
 #: here the verdict is read from its JSON like every other one).
 EXTRA = {"search_quality": ["--no-fail"]}
@@ -42,6 +42,8 @@ HEADLINE = {
                    "(<= 1.0; RSS <= 300 MB)"),
     "dvc_remote": ("storage_ratio", "of a directory remote's bytes for 2 checkpoint versions"),
     "mlflow_artifacts": ("storage_ratio", "of file:// artifact bytes for 5 checkpoint runs"),
+    "peers": ("ratios.put_large.vs_fastest_peer",
+              "x faster than the fastest of dvc/git lfs/oxen, put 1 GiB (>= 2; all in goal_met)"),
 }
 
 
