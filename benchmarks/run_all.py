@@ -23,7 +23,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["put_large", "dedup_versions", "put_many", "commit_small", "get",
               "put_extract", "search_quality", "search_scale", "search_cli", "dvc_remote",
-              "mlflow_artifacts", "peers"]
+              "mlflow_artifacts", "peers", "cli_reads"]
 #: Arguments one benchmark always gets (search_quality exits 2 on a miss unless told not to:
 #: here the verdict is read from its JSON like every other one).
 EXTRA = {"search_quality": ["--no-fail"]}
@@ -44,6 +44,8 @@ HEADLINE = {
     "mlflow_artifacts": ("storage_ratio", "of file:// artifact bytes for 5 checkpoint runs"),
     "peers": ("ratios.put_large.vs_fastest_peer",
               "x faster than the fastest of dvc/git lfs/oxen, put 1 GiB (>= 2; all in goal_met)"),
+    "cli_reads": ("worst_ms", "ms, slowest read command from a fresh process, 100 repos x "
+                  "1,000 files, median of 10 (<= 150)"),
 }
 
 
