@@ -163,10 +163,7 @@ def _load_lists() -> frozenset[tuple[str, str]]:
 def non_str_classes() -> frozenset[tuple[str, str]]:
     """Listed pairs whose instances are never ``str``/``bytes`` (the generated lists: the
     library classes; the hand-listed core holds numpy's ``str_``/``bytes_`` scalars)."""
-    out: set[tuple[str, str]] = set()
-    for name in GENERATED_LISTS:
-        out |= _read_list(name)
-    return frozenset(out - set(_CORE))
+    return allowed_pairs() - frozenset(_CORE)
 
 
 @lru_cache(maxsize=1)

@@ -61,16 +61,8 @@ class SyncReport:
                 "extracted": self.extracted, "errors": self.errors}
 
 
-def _ancestors(path: str) -> list[str]:
-    out = [""]
-    parts = path.split("/")[:-1]
-    for i in range(len(parts)):
-        out.append("/".join(parts[:i + 1]))
-    return out
-
-
 def _all_ancestors(paths: Iterable[str]) -> set[str]:
-    """The union of :func:`_ancestors` over ``paths`` (each directory walked up once)."""
+    """Every directory above ``paths``, the root ``""`` included (each walked up once)."""
     out: set[str] = set()
     for d in {p.rpartition("/")[0] for p in paths}:
         while d not in out:
