@@ -6,8 +6,6 @@ filter sets never hit bind-parameter limits.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,42 +18,21 @@ from blacklake_ml.catalog import schema as t
 from blacklake_ml.catalog import search_schema as s
 from blacklake_ml.catalog.batches import chunks as _chunks
 from blacklake_ml.catalog.search_base import NUMERIC_FACETS, CardDoc, CardRow, Filter, SearchIndex
+from blacklake_ml.catalog.search_fts import (
+    STALE_REPOS_SQL,
+    RankedFulltext,
+    fts_doc_freqs,
+    fts_rank_params,
+    fts_rank_sql,
+    json_ids,
+    query_words,
+    sqlite_ids_clause,
+)
 
 if TYPE_CHECKING:
     from blacklake_ml.catalog.sql import SqlCatalog
 
-#: above this many allowed ids, full-text filtering intersects in Python (see fulltext)
-SMALL_ID_SET = 500
-
-
-def _json_ids(ids: Sequence[int]) -> str:
-    return orjson.dumps([int(i) for i in ids]).decode()
-
-
-_STEMMER: Any = None
-_STEM_LOCK = threading.Lock()
-
-
-def _porter_stems(words: Sequence[str]) -> dict[str, str]:
-    """Each word as the FTS5 porter tokenizer stores it (asked of SQLite itself, so the
-    stems always agree with the index)."""
-    global _STEMMER
-    with _STEM_LOCK:
-        if _STEMMER is None:
-            db = sqlite3.connect(":memory:", check_same_thread=False)
-            db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter unicode61 "
-                       "remove_diacritics 2')")
-            db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, instance)")
-            _STEMMER = db
-        db = _STEMMER
-        db.execute("DELETE FROM t")
-        db.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)",
-                       [(i + 1, w) for i, w in enumerate(words)])
-        got = {int(doc): term for term, doc in db.execute("SELECT term, doc FROM v")}
-    return {w: got.get(i + 1, w) for i, w in enumerate(words)}
-
-
-class SqlSearchIndex(SearchIndex):
+class SqlSearchIndex(RankedFulltext, SearchIndex):
     """Search tables in an :class:`~blacklake_ml.catalog.sql.SqlCatalog`."""
 
     def __init__(self, catalog: SqlCatalog) -> None:
@@ -68,11 +45,11 @@ class SqlSearchIndex(SearchIndex):
 
     def _ids_clause(self, column: str, param: str = "ids") -> str:
         if self._sqlite:
-            return f"{column} IN (SELECT value FROM json_each(:{param}))"
+            return sqlite_ids_clause(column, param)
         return f"{column} = ANY(CAST(:{param} AS integer[]))"
 
     def _ids_param(self, ids: Sequence[int]) -> Any:
-        return _json_ids(ids) if self._sqlite else "{" + ",".join(str(int(i)) for i in ids) + "}"
+        return json_ids(ids) if self._sqlite else "{" + ",".join(str(int(i)) for i in ids) + "}"
 
     def _delete_text(self, conn: Connection, ids: Sequence[int]) -> None:
         if not ids:
@@ -125,16 +102,8 @@ class SqlSearchIndex(SearchIndex):
                 sa.select(h.ref, h.commit_id).where(h.repo_id == repo_id))}
 
     def stale_repos(self) -> list[str]:
-        sql = sa.text(
-            "SELECT DISTINCT p.name FROM repos p JOIN refs r ON r.repo_id = p.id "
-            "LEFT JOIN search_heads h ON h.repo_id = r.repo_id AND h.ref = r.name "
-            "WHERE r.kind IN ('branch', 'tag') "
-            "AND (h.commit_id IS NULL OR h.commit_id <> r.commit_id) "
-            "UNION SELECT DISTINCT p.name FROM repos p JOIN search_heads h ON h.repo_id = p.id "
-            "LEFT JOIN refs r ON r.repo_id = h.repo_id AND r.name = h.ref "
-            "AND r.kind IN ('branch', 'tag') WHERE r.name IS NULL")
         with self._tx() as conn:
-            return sorted(conn.scalars(sql))
+            return sorted(conn.scalars(sa.text(STALE_REPOS_SQL)))
 
     def set_head(self, repo_id: int, ref: str, commit: str) -> None:
         h = s.search_heads
@@ -295,42 +264,13 @@ class SqlSearchIndex(SearchIndex):
         with self._tx() as conn:
             return sorted(set(conn.scalars(q)))
 
-    def fulltext(self, terms: Sequence[str], limit: int,
-                 allowed: Sequence[int] | None = None, *, require_all: bool = False
-                 ) -> list[tuple[int, float]]:
-        words = [w for w in terms if w.isalnum()]
-        if not words or (allowed is not None and not allowed):
-            return []
-        if allowed is not None and len(allowed) > SMALL_ID_SET:
-            # A large id set makes the engine test membership row by row (hundreds of ms
-            # on 100k cards); ranking unfiltered and intersecting here costs one normal
-            # query per round, widening until enough eligible cards are found.
-            ok = set(allowed)
-            want = int(limit)
-            fetch = max(4 * want, 200)
-            while True:
-                ranked = self._fulltext(words, fetch, None, require_all)
-                hits = [h for h in ranked if h[0] in ok]
-                if len(hits) >= want or len(ranked) < fetch:
-                    return hits[:want]
-                fetch *= 8
-        return self._fulltext(words, limit, allowed, require_all)
-
-    def _fulltext(self, words: list[str], limit: int, allowed: Sequence[int] | None,
+    def _rank(self, words: list[str], limit: int, allowed: Sequence[int] | None,
                   require_all: bool) -> list[tuple[int, float]]:
-        params: dict[str, Any] = {"n": int(limit)}
         if self._sqlite:
-            params["q"] = (" AND " if require_all else " OR ").join(f'"{w}"' for w in words)
-            where = "search_fts MATCH :q"
-            if allowed is not None:
-                where += " AND " + self._ids_clause("rowid")
-                params["ids"] = self._ids_param(allowed)
-            # bm25() is lower-is-better; weights: name, keywords, body
-            sql = (f"SELECT rowid AS id, -bm25(search_fts, 8.0, 3.0, 1.0) AS score "
-                   f"FROM search_fts WHERE {where} ORDER BY bm25(search_fts, 8.0, 3.0, 1.0) "
-                   "LIMIT :n")
+            sql, params = fts_rank_sql(allowed is not None), \
+                fts_rank_params(words, limit, allowed, require_all)
         else:
-            params["q"] = (" & " if require_all else " | ").join(words)
+            params = {"n": int(limit), "q": (" & " if require_all else " | ").join(words)}
             where = "tsv @@ q"
             if allowed is not None:
                 where += " AND " + self._ids_clause("card_id")
@@ -341,19 +281,13 @@ class SqlSearchIndex(SearchIndex):
             return [(int(r.id), float(r.score)) for r in conn.execute(sa.text(sql), params)]
 
     def doc_freqs(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
-        words = [w for w in dict.fromkeys(terms) if w.isalnum()]
+        words = query_words(terms)
         with self._tx() as conn:
             n = int(conn.scalar(sa.text("SELECT count(*) FROM search_cards")) or 0)
             if not words:
                 return n, {}
             if self._sqlite:
-                stems = _porter_stems(words)
-                rows = conn.execute(sa.text(
-                    "SELECT term, doc FROM search_fts_vocab WHERE term IN "
-                    "(SELECT value FROM json_each(:t))"),
-                    {"t": orjson.dumps(sorted(set(stems.values()))).decode()}).all()
-                df = {r.term: int(r.doc) for r in rows}
-                return n, {w: df.get(stems[w], 0) for w in words}
+                return n, fts_doc_freqs(words, lambda sql, p: conn.execute(sa.text(sql), p))
             out = {}
             for w in words:
                 # Capped count: beyond a few thousand matches the idf is low either way.

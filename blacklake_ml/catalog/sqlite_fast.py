@@ -3,9 +3,11 @@
 A read command (``blacklake ls``, ``log``, ``repo list``) asks the catalog two or three
 questions, and importing SQLAlchemy to ask them costs more than everything else the command
 does. :class:`FastSqliteCatalog` answers the reads that commands, the object reader and the
-listings make with plain SQL on one ``sqlite3`` connection; any other call (every write, gc,
-lineage, search ranking) opens the full :class:`~blacklake_ml.catalog.sql.SqlCatalog` on the
-same file the first time it is needed and hands the call to it. Both see the same committed
+listings make, and :class:`FastSearchIndex` the reads of a search query (so ``blacklake
+search`` on an up-to-date index never imports SQLAlchemy either), with plain SQL on one
+``sqlite3`` connection; any other call (every write, gc, lineage, indexing) opens the full
+:class:`~blacklake_ml.catalog.sql.SqlCatalog` on the same file the first time it is needed
+and hands the call to it. Both see the same committed
 state (WAL mode; this connection never holds a transaction open between calls).
 
 Only file databases already at the current schema revision take this path; creating or
@@ -20,7 +22,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
@@ -38,7 +40,15 @@ from blacklake_ml.catalog.base import (
 )
 from blacklake_ml.catalog.batches import chunks
 from blacklake_ml.catalog.revision import HEAD_REVISION
-from blacklake_ml.catalog.search_base import SearchIndex
+from blacklake_ml.catalog.search_base import NUMERIC_FACETS, CardRow, Filter, SearchIndex
+from blacklake_ml.catalog.search_fts import (
+    STALE_REPOS_SQL,
+    RankedFulltext,
+    fts_doc_freqs,
+    fts_rank_params,
+    fts_rank_sql,
+    query_words,
+)
 from blacklake_ml.errors import CatalogError, RepoNotFound
 
 if TYPE_CHECKING:
@@ -72,7 +82,8 @@ class _Reads:
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.Lock()
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+             ) -> list[sqlite3.Row]:
         try:
             with self._lock:
                 return self._conn.execute(sql, params).fetchall()
@@ -257,9 +268,14 @@ class FastSqliteCatalog(Catalog):
                 for r in self._reads.rows(sql + " ORDER BY commit_id", params)]
 
 
-class FastSearchIndex(SearchIndex):
-    """The search tables: the facts cache (what listings read) in ``sqlite3``, the rest
-    through the full catalog's index."""
+class FastSearchIndex(RankedFulltext, SearchIndex):
+    """The search tables: what a query reads (staleness, full text, document frequencies,
+    filters, cards, the change log and vectors the vector index replays) and the facts
+    cache (what listings read) in ``sqlite3``, so a ``blacklake search`` process never
+    imports SQLAlchemy; every write (indexing, embedding) through the full catalog's index.
+
+    The statements mirror ``search_sql.py`` (the full-text ones are the same text, from
+    ``search_fts.py``); ``tests/test_search_index.py`` runs its suite on both."""
 
     def __init__(self, catalog: FastSqliteCatalog) -> None:
         self._catalog = catalog
@@ -272,6 +288,112 @@ class FastSearchIndex(SearchIndex):
             self._full = self._catalog.full().search_index()
         return self._full
 
+    # -- heads ---------------------------------------------------------------------------
+    def heads(self, repo_id: int) -> dict[str, str]:
+        rows = self._reads.rows("SELECT ref, commit_id FROM search_heads WHERE repo_id = ?",
+                                (repo_id,))
+        return {r["ref"]: r["commit_id"] for r in rows}
+
+    def stale_repos(self) -> list[str]:
+        return sorted(r[0] for r in self._reads.rows(STALE_REPOS_SQL))
+
+    # -- cards ---------------------------------------------------------------------------
+    def count_cards(self) -> int:
+        return int(self._reads.rows("SELECT count(*) FROM search_cards")[0][0])
+
+    def cards(self, ids: Sequence[int]) -> dict[int, CardRow]:
+        rows = self._reads.in_rows(
+            "SELECT c.id, r.name AS repo, c.ref, c.path, c.object_id, c.kind, c.name, "
+            "c.size, c.parameters, c.facts, c.text_hash FROM search_cards c "
+            "JOIN repos r ON r.id = c.repo_id WHERE c.id IN ({in})", (), list(ids))
+        return {r["id"]: CardRow(r["id"], r["repo"], r["ref"], r["path"], r["object_id"],
+                                 r["kind"], r["name"], r["size"], r["parameters"],
+                                 orjson.loads(r["facts"]), r["text_hash"]) for r in rows}
+
+    def filter_ids(self, filters: Sequence[Filter]) -> list[int]:
+        facet = [flt for flt in filters if flt.key not in NUMERIC_FACETS]
+        numeric = [flt for flt in filters if flt.key in NUMERIC_FACETS]
+        params: list[Any] = []
+
+        def values_in(flt: Filter) -> str:
+            params.extend(v.lower() for v in flt.values)
+            return ",".join("?" * len(flt.values))
+
+        # As search_sql: the first facet's covering index scan, the card row joined only
+        # for a numeric range, the other facets as EXISTS probes.
+        if facet:
+            owner = "f.card_id"
+            sql = "SELECT f.card_id FROM search_facets f"
+            if numeric:
+                sql += " JOIN search_cards c ON c.id = f.card_id"
+            params.append(facet[0].key)
+            where = [f"f.key = ? AND f.value IN ({values_in(facet[0])})"]
+        else:
+            owner, sql, where = "c.id", "SELECT c.id FROM search_cards c", []
+        for flt in numeric:
+            col = "c.size" if flt.key == "size" else "c.parameters"
+            for op, bound in ((">=", flt.low), ("<=", flt.high)):
+                if bound is not None:
+                    where.append(f"{col} {op} ?")
+                    params.append(bound)
+        for flt in facet[1:]:
+            params.append(flt.key)
+            where.append(f"EXISTS (SELECT 1 FROM search_facets g WHERE g.card_id = {owner} "
+                         f"AND g.key = ? AND g.value IN ({values_in(flt)}))")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return sorted({r[0] for r in self._reads.rows(sql, params)})
+
+    def _rank(self, words: list[str], limit: int, allowed: Sequence[int] | None,
+              require_all: bool) -> list[tuple[int, float]]:
+        rows = self._reads.rows(fts_rank_sql(allowed is not None),
+                                fts_rank_params(words, limit, allowed, require_all))
+        return [(int(r["id"]), float(r["score"])) for r in rows]
+
+    def doc_freqs(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        words = query_words(terms)
+        n = self.count_cards()
+        return (n, fts_doc_freqs(words, self._reads.rows)) if words else (n, {})
+
+    def facet_counts(self, key: str, limit: int = 50) -> list[tuple[str, int]]:
+        rows = self._reads.rows("SELECT value, count(*) AS n FROM search_facets WHERE key = ? "
+                                "GROUP BY value ORDER BY n DESC, value LIMIT ?", (key, limit))
+        return [(r["value"], int(r["n"])) for r in rows]
+
+    # -- vectors -------------------------------------------------------------------------
+    def pending_texts(self, model: str, limit: int) -> list[tuple[str, str]]:
+        rows = self._reads.rows(
+            "SELECT c.text_hash, min(c.dense_text) FROM search_cards c LEFT OUTER JOIN "
+            "search_vectors v ON v.model = ? AND v.text_hash = c.text_hash "
+            "WHERE v.text_hash IS NULL GROUP BY c.text_hash LIMIT ?", (model, limit))
+        return [(r[0], r[1]) for r in rows]
+
+    def last_change(self) -> int:
+        return int(self._reads.rows("SELECT max(seq) FROM search_changes")[0][0] or 0)
+
+    def changes_since(self, seq: int, limit: int) -> list[tuple[int, int, str]]:
+        rows = self._reads.rows("SELECT seq, card_id, op FROM search_changes WHERE seq > ? "
+                                "ORDER BY seq LIMIT ?", (seq, limit))
+        return [(r["seq"], r["card_id"], r["op"]) for r in rows]
+
+    _VECTORS = ("SELECT c.id, v.vector FROM search_cards c JOIN search_vectors v "
+                "ON v.model = ? AND v.text_hash = c.text_hash WHERE ")
+
+    def vectors_for(self, model: str, card_ids: Sequence[int]) -> dict[int, bytes]:
+        rows = self._reads.in_rows(self._VECTORS + "c.id IN ({in})", (model,), list(card_ids))
+        return {r[0]: bytes(r[1]) for r in rows}
+
+    def iter_vectors(self, model: str, batch: int = 5000) -> Iterator[list[tuple[int, bytes]]]:
+        last = 0
+        while True:
+            rows = [(int(r[0]), bytes(r[1])) for r in self._reads.rows(
+                self._VECTORS + "c.id > ? ORDER BY c.id LIMIT ?", (model, last, batch))]
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield rows
+
+    # -- extraction cache ----------------------------------------------------------------
     def cached_facts(self, object_ids: Sequence[str], key: str) -> dict[str, str]:
         rows = self._reads.in_rows("SELECT object_id, facts FROM search_facts WHERE "
                                    "extractor_key = ? AND object_id IN ({in})", (key,),
@@ -301,7 +423,9 @@ def _delegate(cls: type, name: str) -> None:
 
 # Every other operation of the interfaces goes to the SQLAlchemy implementation.
 for _cls, _base in ((FastSqliteCatalog, Catalog), (FastSearchIndex, SearchIndex)):
-    for _name in sorted(_base.__abstractmethods__ - set(vars(_cls))):
+    # (what a mixin such as RankedFulltext implements is not abstract on the class)
+    for _name in sorted(n for n in _base.__abstractmethods__
+                        if getattr(getattr(_cls, n), "__isabstractmethod__", False)):
         _delegate(_cls, _name)
     _cls.__abstractmethods__ = frozenset()
 

@@ -24,7 +24,6 @@ from blacklake_ml.catalog.search_base import NUMERIC_FACETS, CardRow, Filter
 from blacklake_ml.core.uri import BlacklakeURI
 from blacklake_ml.errors import InvalidInput
 from blacklake_ml.search.embed import TextEmbedder, get_embedder
-from blacklake_ml.search.indexer import Indexer
 from blacklake_ml.search.text import LANGUAGES, license_family, matched_terms, query_terms
 from blacklake_ml.search.vectors import VectorIndex
 
@@ -184,6 +183,10 @@ class Searcher:
         if repo is not None:
             stale = [r for r in stale if r == repo]
         if stale:
+            # Imported only when there is something to index: a query on an up-to-date
+            # index (the common case) needs none of the indexer's extractors.
+            from blacklake_ml.search.indexer import Indexer
+
             indexer = Indexer(self.store)
             for name in stale:
                 indexer.sync(self.store.repo(name))
