@@ -302,3 +302,33 @@ def test_files_that_only_look_like_models(store: Store, tmp_path: Path,
     errs = [e for p, e in listed.items() if p.endswith(".pt")]
     assert len(errs) == n and all(e["extraction_error"].startswith("pytorch: ") for e in errs)
     assert "extraction_error" not in listed["w/notes.txt"]
+
+
+def test_random_bytes_named_like_models_are_facts_not_cards(store: Store,
+                                                            tmp_path: Path) -> None:
+    """Random bytes named ``.pkl``/``.pt``/``.csv`` are not recognised from their first
+    bytes: each failure is recorded (``ls``), no card is made for it (it is no asset), and a
+    path whose model was replaced by such bytes loses its card."""
+    import os
+    import pickle
+
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    for i in range(20):
+        for ext in (".pkl", ".pt", ".csv"):
+            (junk / f"f{i:02d}{ext}").write_bytes(b"\x13" + b"\x00" + os.urandom(300))
+    (junk / "real.pkl").write_bytes(pickle.dumps({"weights": [1.0, 2.0]}, protocol=4))
+    repo = store.create_repo("junk")
+    repo.put(junk, "w", message="junk")
+    index = store.catalog.search_index()
+    paths = sorted(index.card_paths_under(repo.id, "main", "w"))
+    assert paths == ["w/real.pkl"]
+    listed = {e["path"]: e for e in repo.ls("main", "w")}
+    for ext, name in ((".pkl", "pickle: "), (".pt", "pytorch: "), (".csv", "csv: ")):
+        errs = [e.get("extraction_error", "") for p, e in listed.items() if p.endswith(ext)
+                and p != "w/real.pkl"]
+        assert len(errs) == 20 and all(x.startswith(name) for x in errs), (ext, errs[:2])
+    assert "extraction_error" not in listed["w/real.pkl"]
+    (tmp_path / "real.pkl").write_bytes(b"\x13" + os.urandom(100))
+    repo.put(tmp_path / "real.pkl", "w/real.pkl", message="overwrite")
+    assert index.card_paths_under(repo.id, "main", "w") == []

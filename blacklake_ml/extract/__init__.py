@@ -16,6 +16,7 @@ from blacklake_ml.extract.base import (
     Facts,
     FileExtractor,
     NotApplicable,
+    NotRecognised,
     Source,
 )
 from blacklake_ml.extract.local import LocalDirView, LocalFileSource, SourceReader
@@ -25,6 +26,7 @@ from blacklake_ml.extract.registry import (
     extract_file,
     extractor_versions,
     file_extractor_for,
+    file_extractors_matching,
 )
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "LocalDirView",
     "LocalFileSource",
     "NotApplicable",
+    "NotRecognised",
     "Source",
     "SourceReader",
     "dir_extractor_for",
@@ -43,4 +46,5 @@ __all__ = [
     "extract_file",
     "extractor_versions",
     "file_extractor_for",
+    "file_extractors_matching",
 ]

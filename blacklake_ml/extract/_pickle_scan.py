@@ -387,6 +387,8 @@ class _Stream:
 
 
 _CODES = {op.code.encode("latin-1"): op for op in pickletools.opcodes}
+#: every byte that is a pickle opcode (a stream starting with any other byte is no pickle)
+OPCODE_BYTES = frozenset(_CODES)
 # opcodes whose argument is a length-prefixed payload: (length format, payload kind)
 _PAYLOADS = {
     "BINSTRING": ("<i", "str8"), "BINBYTES": ("<I", "bytes"), "BINBYTES8": ("<Q", "bytes"),

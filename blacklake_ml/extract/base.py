@@ -66,12 +66,17 @@ class Facts:
     extractor: str
     facts: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    #: False when the bytes are not the extractor's format at all (:class:`NotRecognised`):
+    #: the failure is still a fact of the file, but the file is no asset (no search card)
+    recognised: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """JSON-serialisable form (stored in the catalog, returned by the API)."""
         out: dict[str, Any] = {"extractor": self.extractor, **self.facts}
         if self.error:
             out["error"] = self.error
+        if not self.recognised:
+            out["recognised"] = False
         return out
 
 
@@ -79,6 +84,20 @@ class NotApplicable(Exception):
     """Raised by ``extract`` when a closer look shows the input is not this extractor's format
     after all (``matches`` only sees names and a few bytes). The registry then tries the next
     matching extractor instead of recording an error."""
+
+
+class NotRecognised(ValueError):
+    """Raised by ``extract`` when the file's first bytes show it is not this format at all: no
+    signature (a ``.pt`` that is neither a zip nor a pickle, a ``.pkl`` whose first byte is no
+    pickle opcode, a ``.csv`` full of NUL bytes) -- decided before reading any structure,
+    so a folder of random bytes named like models costs microseconds per file.
+
+    Unlike :class:`NotApplicable` this is still reported: the registry records the message
+    as the file's ``error`` with ``recognised: false`` (``ls`` shows it as the file's
+    extraction error), and the search indexer gives such a file no card -- it is not an
+    asset, just bytes with a model's name. The next matching extractor is tried first.
+    A ``ValueError``, so code that reads a member file with an extractor's scan (a Hugging
+    Face folder's ``pytorch_model.bin``) handles it as any malformed input."""
 
 
 class ExtractionError(Exception):
@@ -99,6 +118,12 @@ class FileExtractor(ABC):
     version: int = 1
     #: higher runs first when several match
     priority: int = 0
+    #: Optional promise about :meth:`matches`, letting the registry skip the call for most
+    #: files of a big folder: it can only be true for a name ending with one of these
+    #: lower-case ``suffixes`` or a ``head`` starting with one of ``magics``. None (the
+    #: default) promises nothing: ``matches`` is asked about every file.
+    suffixes: tuple[str, ...] | None = None
+    magics: tuple[bytes, ...] = ()
 
     @abstractmethod
     def matches(self, filename: str, head: bytes) -> bool:

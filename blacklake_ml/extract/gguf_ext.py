@@ -198,6 +198,8 @@ class GGUFExtractor(FileExtractor):
     name = "gguf"
     version = 1
     priority = 10
+    suffixes = (".gguf",)
+    magics = (b"GGUF",)
 
     def matches(self, filename: str, head: bytes) -> bool:
         return filename.lower().endswith(".gguf") or head[:4] == b"GGUF"

@@ -98,6 +98,7 @@ class KerasExtractor(FileExtractor):
     name = "keras"
     version = 1
     priority = 10
+    suffixes = (".keras",)
 
     def matches(self, filename: str, head: bytes) -> bool:
         return filename.lower().endswith(".keras")

@@ -158,6 +158,35 @@ class SourceReader(io.RawIOBase):
             self._pos += n
         return done
 
+    def readline(self, size: int | None = -1) -> bytes:
+        """Up to and including the next ``\\n`` (at most ``size`` bytes), from the buffer.
+
+        ``io.RawIOBase.readline`` reads one byte per call; a protocol-0 pickle's text
+        arguments (``INT``, ``STRING``, ``GLOBAL`` lines) would then cost a Python call per
+        byte -- 100 us for a random-bytes ``.pkl`` whose first opcode takes a line.
+        """
+        left = max(0, self._size - self._pos)
+        limit = left if size is None or size < 0 else min(size, left)
+        pieces: list[bytes] = []
+        got = 0
+        while got < limit:
+            off = self._pos - self._buf_start
+            if not 0 <= off < len(self._buf):
+                self._buf = self._fetch(self._pos, self._pos + self._read_ahead)
+                self._buf_start = self._pos
+                off = 0
+                if not self._buf:  # the source is shorter than it claimed
+                    break
+            stop = min(len(self._buf), off + limit - got)
+            nl = self._buf.find(b"\n", off, stop)
+            piece = self._buf[off:stop if nl < 0 else nl + 1]
+            pieces.append(piece)
+            got += len(piece)
+            self._pos += len(piece)
+            if nl >= 0:
+                break
+        return b"".join(pieces)
+
     def readall(self) -> bytes:
         """The rest of the source (callers cap what they hand to this)."""
         data = self.read(self._size - self._pos) if self._pos < self._size else b""

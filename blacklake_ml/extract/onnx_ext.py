@@ -437,6 +437,7 @@ class OnnxExtractor(FileExtractor):
     name = "onnx"
     version = 2  # 2: external data anywhere in the model is a fact; the checker skips it
     priority = 10
+    suffixes = (".onnx",)
 
     def matches(self, filename: str, head: bytes) -> bool:
         return filename.lower().endswith(".onnx")

@@ -18,7 +18,7 @@ from blacklake_ml.extract._pickle_scan import GlobalsLog, Node, PickleMachine, T
 from blacklake_ml.extract._pickle_walk import iter_tensors
 from blacklake_ml.extract._util import FormatError, LimitExceeded, clip, one_line, stem
 from blacklake_ml.extract._zip import is_zip, member_source, open_zip
-from blacklake_ml.extract.base import ExtractionError, FileExtractor, Source
+from blacklake_ml.extract.base import ExtractionError, FileExtractor, NotRecognised, Source
 from blacklake_ml.extract.local import SourceReader
 
 #: largest data.pkl accepted when it is stored compressed (stored ones are read by range)
@@ -51,7 +51,7 @@ def scan_checkpoint(src: Source) -> dict[str, Any]:
         return _from_zip(src)
     if head[:1] == b"\x80":
         return _from_legacy(src)
-    raise FormatError("not a PyTorch checkpoint: neither a zip archive nor a pickle")
+    raise NotRecognised("not a PyTorch checkpoint: neither a zip archive nor a pickle")
 
 
 def _storages(machine: PickleMachine) -> dict[str, tuple[str, int]]:
@@ -198,6 +198,8 @@ class PyTorchExtractor(FileExtractor):
     name = "pytorch"
     version = 1
     priority = 10
+    suffixes = EXTENSIONS
+    magics = (b"PK\x03\x04",)  # any zip whose first member is data.pkl
 
     def matches(self, filename: str, head: bytes) -> bool:
         if _first_member_is_data_pkl(head):

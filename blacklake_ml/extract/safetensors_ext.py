@@ -99,6 +99,7 @@ class SafetensorsExtractor(FileExtractor):
     name = "safetensors"
     version = 1
     priority = 10
+    suffixes = (".safetensors",)
 
     def matches(self, filename: str, head: bytes) -> bool:
         return filename.lower().endswith(".safetensors")

@@ -20,7 +20,13 @@ import lzma
 import zlib
 from typing import IO, Any, cast
 
-from blacklake_ml.extract._pickle_scan import ByteStream, GlobalsLog, Node, PickleMachine
+from blacklake_ml.extract._pickle_scan import (
+    OPCODE_BYTES,
+    ByteStream,
+    GlobalsLog,
+    Node,
+    PickleMachine,
+)
 from blacklake_ml.extract._pickle_walk import scalars
 from blacklake_ml.extract._util import (
     MAX_SMALL_FILE,
@@ -32,7 +38,13 @@ from blacklake_ml.extract._util import (
     stem,
 )
 from blacklake_ml.extract._zip import check_member, is_zip, open_zip, read_member
-from blacklake_ml.extract.base import ExtractionError, FileExtractor, NotApplicable, Source
+from blacklake_ml.extract.base import (
+    ExtractionError,
+    FileExtractor,
+    NotApplicable,
+    NotRecognised,
+    Source,
+)
 from blacklake_ml.extract.local import SourceReader
 
 EXTENSIONS = (".pkl", ".pickle", ".joblib", ".sav")
@@ -140,6 +152,11 @@ def scan_pickle_file(src: Source) -> dict[str, Any]:
     kind = compression_of(head)
     if kind == "joblib-legacy-zlib":
         raise ValueError("joblib < 0.10 zlib format is not supported")
+    if kind is None and head[:1] not in OPCODE_BYTES:
+        # Exactly where the machine would stop (its first opcode), before it named anything:
+        # decided here without building it, as a random-bytes .pkl must cost microseconds.
+        raise NotRecognised(f"not a pickle: invalid pickle opcode {head[:1]!r} at byte 0"
+                            if head else "not a pickle: the file is empty")
     raw = SourceReader(src)
     stream: ByteStream = raw
     if kind is not None:
@@ -195,6 +212,13 @@ def scan_pickle_file(src: Source) -> dict[str, Any]:
         facts["unsafe"] = list(log.unsafe)
     if log.anomalies:
         details["anomalies"] = list(log.anomalies)
+    if error and kind is None and head[:1] != b"\x80" and not (
+            log.seen or log.unsafe or log.dangerous or log.anomalies or machine.arrays
+            or machine.persids):
+        # A stream without a PROTO start that broke before naming any global, array or
+        # persistent id: the bytes merely parsed as a few opcodes (a quarter of random
+        # bytes begin with a valid one), nothing a card could say. Reported, not an asset.
+        raise NotRecognised(f"not a pickle: {error}")
     if error:
         raise ExtractionError(error, facts)
     return facts
@@ -206,6 +230,7 @@ class PickleExtractor(FileExtractor):
     name = "pickle"
     version = 1
     priority = 5
+    suffixes = EXTENSIONS
 
     def matches(self, filename: str, head: bytes) -> bool:
         return filename.lower().endswith(EXTENSIONS)
@@ -288,6 +313,7 @@ class SkopsExtractor(FileExtractor):
     name = "skops"
     version = 1
     priority = 10
+    suffixes = (".skops",)
 
     def matches(self, filename: str, head: bytes) -> bool:
         return filename.lower().endswith(".skops")

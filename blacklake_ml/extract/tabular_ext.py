@@ -19,7 +19,7 @@ from typing import Any
 
 from blacklake_ml.errors import MissingDependency
 from blacklake_ml.extract._util import clip, stem
-from blacklake_ml.extract.base import FileExtractor, Source
+from blacklake_ml.extract.base import FileExtractor, NotRecognised, Source
 from blacklake_ml.extract.local import SourceReader
 
 SAMPLE_BYTES = 256 * 1024
@@ -82,6 +82,7 @@ class CsvExtractor(FileExtractor):
     name = "csv"
     version = 1
     priority = 5
+    suffixes = (".csv", ".tsv", ".tab")
 
     def matches(self, filename: str, head: bytes) -> bool:
         return filename.lower().endswith((".csv", ".tsv", ".tab"))
@@ -89,7 +90,7 @@ class CsvExtractor(FileExtractor):
     def extract(self, src: Source) -> dict[str, Any]:
         raw = src.read(0, SAMPLE_BYTES)
         if b"\x00" in raw:
-            raise ValueError("binary data (NUL bytes) in a CSV file")
+            raise NotRecognised("binary data (NUL bytes): not a CSV/TSV text file")
         partial = src.size > len(raw)
         if partial and b"\n" in raw:
             raw = raw[: raw.rindex(b"\n") + 1]  # drop the cut last line
@@ -156,6 +157,8 @@ class ParquetExtractor(FileExtractor):
     name = "parquet"
     version = 1
     priority = 10
+    suffixes = (".parquet", ".pq")
+    magics = (b"PAR1",)
 
     def matches(self, filename: str, head: bytes) -> bool:
         return filename.lower().endswith((".parquet", ".pq")) or head[:4] == b"PAR1"

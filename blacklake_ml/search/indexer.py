@@ -24,8 +24,10 @@ from blacklake_ml.catalog.search_base import CardDoc, SearchIndex
 from blacklake_ml.core.objects import TreeEntry
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.extract import registry
+from blacklake_ml.extract.base import FileExtractor, Source
+from blacklake_ml.extract.local import BytesSource
 from blacklake_ml.search.sketch import SKETCH_MIN_SIZE, sketch_rows
-from blacklake_ml.service.sources import StoredDirView, StoredSource
+from blacklake_ml.service.sources import WHOLE_BELOW, StoredDirView, StoredSource
 from blacklake_ml.search.text import build_card
 from blacklake_ml.service.diff import diff_trees
 from blacklake_ml.service.trees import lookup, walk_files
@@ -43,6 +45,8 @@ KNOWN_SUFFIXES = (".onnx", ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".ggu
 INDEXED_KINDS = ("branch", "tag")
 #: file manifests prefetched per catalog round trip
 FILE_BATCH = 2048
+#: bytes of small files held in memory at once while their cards are built
+READ_BATCH_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -166,9 +170,12 @@ class Indexer:
         def inside_asset(p: str) -> bool:
             return any(a == "" or p.startswith(a + "/") for a in asset_dirs if a != p)
 
-        had = self.index.card_keys(repo.id, ref, dirs + sorted(changed))
+        # Only directories and known-suffix files ever get cards (see _known).
+        had = self.index.card_keys(repo.id, ref, dirs + sorted(p for p in changed if _known(p)))
         remove = [d for d in dirs if d in had and d not in asset_dirs]
-        remove += [p for p in changed if p in had and (p in diff.removed or inside_asset(p))]
+        # A changed file that had a card loses it unless a new card replaces it below
+        # (removed, now inside an asset, or no longer recognised by any extractor).
+        remove += [p for p in changed if p in had]
         for d in asset_dirs:
             remove += [p for p in self.index.card_paths_under(repo.id, ref, d) if p != d]
         # Files whose enclosing asset directory stopped being one get cards of their own.
@@ -196,9 +203,9 @@ class Indexer:
         progress.advance(len(files) - len(candidates))
         docs.extend(self._file_cards(repo, ref, ref_kind, candidates, report, progress))
         progress.finish()
+        doc_paths = {d.path for d in docs}
         # Skip cards whose content and text did not change (e.g. metadata-only moves).
         docs = [d for d in docs if had.get(d.path) != (d.object_id, d.text_hash)]
-        doc_paths = {d.path for d in docs}
         remove = sorted(set(remove) - doc_paths)
         self.index.delete_cards(repo.id, ref, remove)
         self.index.upsert_cards(repo.id, ref, docs)
@@ -229,7 +236,8 @@ class Indexer:
         reading, that the folder is not its kind declines). Both outcomes are cached by tree
         id, so unchanged directories are never re-read.
         """
-        entries = [(x.name, "d" if x.is_dir else "f", x.size) for x in self.odb.tree(e.id)]
+        # raw rows ([name, "f"/"d", id, size, ...]): no TreeEntry per child of a big folder
+        entries = [(r[0], r[1], r[3]) for r in self.odb.tree(e.id).rows()]
         if registry.dir_extractor_for(entries) is None:
             return None
         key = "dir:" + ",".join(f"{x.name}{x.version}" for x in registry.dir_extractors())
@@ -253,44 +261,81 @@ class Indexer:
         """Cards of the files some file extractor recognises (name and first bytes).
 
         Batched, because a put of 10,000 files that look like models must not cost a catalog
-        round trip per file: manifests are prefetched together, cached facts are read with
-        one query per extractor and the new ones written with one.
+        round trip -- nor a read -- per file: manifests are prefetched together, small files
+        are read together (a few ranged reads of their packs, every chunk verified), cached
+        facts are read with one query per extractor and batch and the new ones written with
+        one. A file whose bytes are not the format it is named after (``NotRecognised``:
+        a random-bytes ``.pkl``) gets its failure recorded as a fact but no card.
         """
-        odb = self.odb
+        cards: list[CardDoc] = []
         for start in range(0, len(files), FILE_BATCH):
             part = files[start:start + FILE_BATCH]
-            odb.prefetch_files(e.id for _, e in part)
-        todo: dict[str, list[tuple[str, TreeEntry, StoredSource]]] = {}
-        for path, e in files:
+            self.odb.prefetch_files(e.id for _, e in part)
+            small: list[tuple[str, TreeEntry]] = []
+            size = 0
+            for path, e in part:
+                if e.size <= WHOLE_BELOW:
+                    small.append((path, e))
+                    size += e.size
+                    if size >= READ_BATCH_BYTES:
+                        cards += self._file_batch(repo, ref, ref_kind, small, report, progress)
+                        small, size = [], 0
+                else:
+                    cards += self._file_batch(repo, ref, ref_kind, [(path, e)], report,
+                                              progress)
+            if small:
+                cards += self._file_batch(repo, ref, ref_kind, small, report, progress)
+        cards.sort(key=lambda c: c.path)
+        return cards
+
+    def _file_batch(self, repo: Repo, ref: str, ref_kind: str,
+                    files: list[tuple[str, TreeEntry]], report: SyncReport,
+                    progress: Progress) -> list[CardDoc]:
+        """Cards of one batch of :meth:`_file_cards` (small files read together, in memory)."""
+        odb = self.odb
+        manifests = [odb.file(e.id) for _, e in files]
+        contents: list[bytes] | None = None
+        if all(m.size <= WHOLE_BELOW for m in manifests):
+            contents = odb.read_small_files(manifests)
+        todo: dict[str, list[tuple[str, TreeEntry, Source, list[FileExtractor]]]] = {}
+        for i, (path, e) in enumerate(files):
             name = posixpath.basename(path)
-            src = StoredSource(odb, e.id, name)
-            ex = registry.file_extractor_for(name, src.read(0, 64))
-            if ex is None:
+            src: Source
+            if contents is not None:
+                src = BytesSource(name, contents[i])
+                head = contents[i][:registry.HEAD_BYTES]
+            else:
+                src = StoredSource(odb, e.id, name)
+                head = src.read(0, registry.HEAD_BYTES)
+            matching = registry.file_extractors_matching(name, head)
+            if not matching:
                 progress.advance(1)
                 continue
-            todo.setdefault(f"file:{ex.name}:{ex.version}", []).append((path, e, src))
+            ex = matching[0]
+            todo.setdefault(f"file:{ex.name}:{ex.version}", []).append((path, e, src, matching))
         cards: list[CardDoc] = []
         for key, group in todo.items():
-            hit = self.index.cached_facts(sorted({e.id for _, e, _ in group}), key)
+            hit = self.index.cached_facts(sorted({e.id for _, e, _, _ in group}), key)
             fresh: dict[str, str] = {}
-            for path, e, src in group:
+            for path, e, src, matching in group:
                 raw = hit.get(e.id) or fresh.get(e.id)
                 if raw is not None:
                     facts = dict(orjson.loads(raw))
                 else:
-                    made = registry.extract_file(src)
+                    made = registry.extract_file(src, matching=matching)
                     facts = made.to_json() if made else {}
                     report.extracted += 1
                     if facts.get("error"):
                         report.errors.append(f"{facts.get('extractor', key)}: "
                                              f"{facts['error']}")
                     fresh[e.id] = orjson.dumps(facts, default=str).decode()
+                progress.advance(1)
+                if facts.get("recognised", True) is False:
+                    continue  # not the format it is named after: a fact, not an asset
                 cards.append(build_card(path, e.id, e.size, facts, repo=repo.name, ref=ref,
                                         ref_kind=ref_kind, meta=e.meta))
-                progress.advance(1)
             if fresh:
                 self.index.cache_facts(key, sorted(fresh.items()))
-        cards.sort(key=lambda c: c.path)
         return cards
 
     def _sketch(self, repo: Repo, ref: str, removed: Iterable[str],
