@@ -624,6 +624,56 @@ def test_blobs_and_set_md5(cat: Catalog) -> None:
     assert cat.get_blob(hid("nope")) is None
 
 
+def test_blob_without_sha256_is_filled_later(cat: Catalog) -> None:
+    rid, root = new_repo(cat)
+    f = hid("big")
+    cat.index_commits(rid, batch(commit_row(hid("c1"), (root,)), blobs=[BlobRow(f, 9, None)]))
+    assert cat.get_blob(f) == BlobRow(f, 9, None)
+    cat.set_sha256(f, hid("digest"))
+    cat.set_md5(f, "0" * 32)
+    assert cat.get_blob(f) == BlobRow(f, 9, hid("digest"), "0" * 32)
+    cat.set_sha256(hid("nope"), hid("digest"))  # unknown blob: not an error
+    assert cat.get_blob(hid("nope")) is None
+
+
+@pytest.mark.parametrize("kind", ["sqlite-file", pytest.param("postgres",
+                                                              marks=pytest.mark.postgres)])
+def test_migration_0005_keeps_blobs_and_allows_a_missing_sha256(
+        request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> None:
+    """A catalog at 0004 (blobs.sha256 NOT NULL) upgrades with its rows intact."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from blacklake_ml.catalog.sql import SqlCatalog
+
+    url = _url(request, kind, tmp_path)
+    cat = SqlCatalog(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(
+        Path(__file__).parents[1] / "blacklake_ml" / "catalog" / "migrations"))
+    try:
+        cat.migrate()
+        rid, root = new_repo(cat)
+        old = BlobRow(hid("f"), 5, hid("sha"))
+        cat.index_commits(rid, batch(commit_row(hid("c1"), (root,)), blobs=[old]))
+        with cat.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0004")
+        with cat.engine.begin() as conn:  # at 0004 the column refuses NULL
+            with pytest.raises(sa.exc.IntegrityError):
+                with conn.begin_nested():
+                    conn.execute(sa.text("INSERT INTO blobs (id, size, sha256) "
+                                         "VALUES ('x', 1, NULL)"))
+        cat.migrate()  # back to the head revision
+        assert cat.get_blob(old.id) == old
+        cat.index_commits(rid, batch(commit_row(hid("c2"), (root,)),
+                                     blobs=[BlobRow(hid("g"), 7, None)]))
+        assert cat.get_blob(hid("g")) == BlobRow(hid("g"), 7, None)
+    finally:
+        cat.close()
+
+
 # -- rebuild --------------------------------------------------------------------------------
 def test_reset_derived_keeps_repos_and_refs(cat: Catalog) -> None:
     rid, root = new_repo(cat)

@@ -85,11 +85,12 @@ class PackRow:
 
 @dataclass(frozen=True)
 class BlobRow:
-    """Interop digests of a file object (``md5`` filled lazily, on demand)."""
+    """Interop digests of a file object, filled lazily where the write path does not
+    compute them: ``md5`` always, ``sha256`` for big files (whose manifests carry none)."""
 
     id: str
     size: int
-    sha256: str
+    sha256: str | None
     md5: str | None = None
 
 
@@ -362,6 +363,11 @@ class Catalog(ABC):
     @abstractmethod
     def set_md5(self, file_id: str, md5: str) -> None:
         """Cache the MD5 of a file object."""
+
+    @abstractmethod
+    def set_sha256(self, file_id: str, sha256: str) -> None:
+        """Cache the SHA-256 of a file object (a no-op for an unknown id, like
+        :meth:`set_md5`)."""
 
     # -- rebuild --------------------------------------------------------------------------
     @abstractmethod

@@ -90,7 +90,8 @@ blobs = sa.Table(
     "blobs", metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("size", sa.BigInteger, nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),
+    # NULL until first asked for, for files stored without an inline SHA-256 (migration 0005)
+    sa.Column("sha256", sa.String(64), nullable=True),
     sa.Column("md5", sa.String(32), nullable=True),
     sa.Index("ix_blobs_sha256", "sha256"),
 )

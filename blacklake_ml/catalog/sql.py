@@ -559,6 +559,11 @@ class SqlCatalog(SqlLifecycleMixin, Catalog):
         with self._tx(write=True) as conn:
             conn.execute(sa.update(t.blobs).where(t.blobs.c.id == file_id).values(md5=md5))
 
+    def set_sha256(self, file_id: str, sha256: str) -> None:
+        with self._tx(write=True) as conn:
+            conn.execute(sa.update(t.blobs).where(t.blobs.c.id == file_id)
+                         .values(sha256=sha256))
+
     def reset_derived(self) -> None:
         with self._tx(write=True) as conn:
             for table in (t.path_changes, t.commits, t.objects, t.packs, t.blobs):

@@ -34,14 +34,24 @@ def _loads(kind: Kind, body: bytes | memoryview) -> Any:
 # -- files ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FileManifest:
-    """A file: its size, whole-file SHA-256 and ordered list of ``(chunk_id, length)``."""
+    """A file: its size, ordered ``(chunk_id, length)`` list and, for files below
+    :data:`DIGEST_INLINE_MAX`, its whole-file SHA-256.
+
+    The chunk ids already verify every byte, so a second full hash pass over a big file
+    would only serve interop (Git LFS / Hugging Face oids). Big files are therefore stored
+    without it (body version 2): their SHA-256 is computed when first asked for and cached
+    in the catalog (:meth:`blacklake_ml.service.repo.Repo.digests`). Small files keep it
+    inline (version 1): hashing 4 KiB while it is in cache costs nothing.
+    """
 
     size: int
-    sha256: str
+    sha256: str | None
     chunks: tuple[tuple[str, int], ...]
 
     def encode(self) -> bytes:
         """Canonical body bytes."""
+        if self.sha256 is None:
+            return _dumps({"v": 2, "size": self.size, "chunks": [list(c) for c in self.chunks]})
         return _dumps({"v": 1, "size": self.size, "sha256": self.sha256,
                        "chunks": [list(c) for c in self.chunks]})
 
@@ -50,18 +60,35 @@ class FileManifest:
         """The file object id."""
         return object_id(Kind.FILE, self.encode())
 
+    def same_content(self, other: FileManifest) -> bool:
+        """True if both describe the same bytes (the same chunks), whatever their versions:
+        a file stored before and after the format change has two ids for one content."""
+        return self.size == other.size and self.chunks == other.chunks
+
     @classmethod
     def decode(cls, body: bytes | memoryview) -> FileManifest:
         """Parse a body produced by :meth:`encode`."""
         d = _loads(Kind.FILE, body)
         try:
             chunks = tuple((c[0], int(c[1])) for c in d["chunks"])
-            m = cls(size=int(d["size"]), sha256=str(d["sha256"]), chunks=chunks)
-        except (KeyError, TypeError, IndexError, ValueError) as exc:
+            version = d.get("v")
+            if version == 1:
+                sha256: str | None = str(d["sha256"])
+            elif version == 2 and "sha256" not in d:
+                sha256 = None
+            else:
+                raise ValueError(f"unknown file object version {version!r}")
+            m = cls(size=int(d["size"]), sha256=sha256, chunks=chunks)
+        except (KeyError, TypeError, IndexError, ValueError, AttributeError) as exc:
             raise CorruptObject(f"file object is malformed: {exc}") from None
         if sum(n for _, n in chunks) != m.size:
             raise CorruptObject("file object is malformed: chunk lengths do not add up to size")
         return m
+
+
+#: files at least this large are stored without an inline SHA-256 (the ingest's large-file
+#: path; see :class:`FileManifest`)
+DIGEST_INLINE_MAX = 8 * 1024 * 1024
 
 
 # -- trees ----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from blacklake_ml.core.names import (
     validate_message,
     validate_meta,
 )
-from blacklake_ml.core.objects import FILE, Commit, TreeEntry
+from blacklake_ml.core.objects import FILE, Commit, FileManifest, TreeEntry
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.errors import (
     CommitConflict,
@@ -41,9 +41,9 @@ from blacklake_ml.errors import (
 from blacklake_ml.service.diff import diff_trees
 from blacklake_ml.service.ingest import Ingestor
 from blacklake_ml.service.localtree import scan_dir
-from blacklake_ml.service.objectdb import EMPTY_TREE_ID
+from blacklake_ml.service.objectdb import EMPTY_TREE_ID, ObjectDB
 from blacklake_ml.service.packs import PackWriter
-from blacklake_ml.service.trees import Root, TreeBuilder
+from blacklake_ml.service.trees import Root, TreeBuilder, lookup
 
 if TYPE_CHECKING:
     from blacklake_ml.service.repo import Repo
@@ -149,6 +149,17 @@ def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[s
     store.catalog.update_ref(repo.id, branch, expected, batch, cid)
     store.refs_changed(repo)
     return cid
+
+
+def _same_content_id(odb: ObjectDB, base_tree: str, path: str, fid: str,
+                     manifest: FileManifest) -> str:
+    """The id to commit for a big file: the one already at ``path`` if that is the same
+    content stored in the older manifest format (with an inline SHA-256), so putting an
+    unchanged file again still changes nothing."""
+    old = lookup(odb, base_tree, path)
+    if old is None or old.is_dir or old.id == fid or old.size != manifest.size:
+        return fid
+    return old.id if odb.file(old.id).same_content(manifest) else fid
 
 
 @contextmanager
@@ -281,8 +292,11 @@ class Transaction:
                 self.progress.finish()
                 ingestor.close()
             changes: dict[str, TreeEntry | None] = {}
+            base_tree = store.odb.commit(self.base).tree
             for p, (fid, manifest) in zip(from_disk + from_mem, stored):
                 store.odb.remember_file(fid, manifest)
+                if manifest.sha256 is None:
+                    fid = _same_content_id(store.odb, base_tree, p.path, fid, manifest)
                 name = p.path.rsplit("/", 1)[-1]
                 changes[p.path] = TreeEntry(name, FILE, fid, manifest.size, 1, p.meta)
             for path in self._deletes:

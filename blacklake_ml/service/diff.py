@@ -7,7 +7,7 @@ from typing import Any
 
 from blacklake_ml.catalog import PathChange
 from blacklake_ml.core.names import join_path
-from blacklake_ml.core.objects import TreeEntry
+from blacklake_ml.core.objects import DIGEST_INLINE_MAX, TreeEntry
 from blacklake_ml.service.objectdb import ObjectDB
 from blacklake_ml.service.trees import walk_files
 
@@ -102,6 +102,11 @@ def _diff_pair(odb: ObjectDB, prefix: str, ea: TreeEntry | None, eb: TreeEntry |
             diff_trees(odb, ea.id, eb.id, path, out)
             return
         if not ea.is_dir and not eb.is_dir:
+            # One content can have two ids: big files stored before and after manifests
+            # dropped the inline SHA-256 (only files of DIGEST_INLINE_MAX or more).
+            if ea.size == eb.size >= DIGEST_INLINE_MAX and dict(ea.meta) == dict(eb.meta) \
+                    and odb.file(ea.id).same_content(odb.file(eb.id)):
+                return
             out.modified[path] = (ea, eb)
             return
     if ea is not None:

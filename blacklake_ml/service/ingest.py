@@ -1,10 +1,11 @@
 """Turning local bytes into stored files: chunk, hash, deduplicate, pack. The hot write path.
 
 Large files stream through fixed windows read into private buffers (so the bytes hashed are
-exactly the bytes written, even if the source file changes underneath). A two-stage pipeline
-keeps both cores busy: while a worker thread runs the whole-file SHA-256 and the per-chunk
-BLAKE3 of window *i*, the caller's thread reads and cuts window *i+1* and writes the new
-chunks of window *i-1*. hashlib, blake3 and pyfastcdc all release the GIL on large inputs.
+exactly the bytes written, even if the source file changes underneath), in a pipeline that
+keeps both cores busy: while worker threads compute the chunk BLAKE3s of window *i*, the
+caller's thread reads and cuts window *i+1* and a writer thread stores the new chunks of
+window *i-1*. blake3 and pyfastcdc release the GIL on large inputs. Large files get no
+whole-file SHA-256 on this path (see :class:`~blacklake_ml.core.objects.FileManifest`).
 
 Small files are handled in batches: one catalog round trip decides, for the whole batch, which
 chunks the store already has. Chunks found in the store are not written again; their ids are
@@ -25,13 +26,15 @@ from typing import Any
 from blacklake_ml.catalog import BlobRow, Catalog
 from blacklake_ml.core.chunking import Chunker
 from blacklake_ml.core.ids import Kind, object_id
-from blacklake_ml.core.objects import FileManifest
+from blacklake_ml.core.objects import DIGEST_INLINE_MAX, FileManifest
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.errors import Cancelled, PathNotFound
 from blacklake_ml.service.packs import PackWriter
 
-LARGE_FILE = 8 * 1024 * 1024
-WINDOW = 32 * 1024 * 1024
+LARGE_FILE = DIGEST_INLINE_MAX
+#: bytes read per pipeline step; small, because buffers are memory touched for the first
+#: time, which is what costs on these VMs (4 x 8 MiB; 32 MiB windows were no faster)
+WINDOW = 8 * 1024 * 1024
 SMALL_BATCH_FILES = 512
 SMALL_BATCH_BYTES = 64 * 1024 * 1024
 
@@ -118,13 +121,11 @@ class Ingestor:
 
     # -- large files ----------------------------------------------------------------------
     def _large(self, path: str, size: int) -> FileManifest:
-        sha = hashlib.sha256()
         chunks: list[tuple[str, int]] = []
-        # Four stages on four threads, so no single one bounds the throughput: this thread
-        # reads and cuts; one thread runs the whole-file SHA-256 in order; the pool computes
-        # the chunk BLAKE3s (a window split in two); one thread checks which chunks are new
-        # and writes them into the pack, in order.
-        sha_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blacklake-sha")
+        # Three stages, so no single one bounds the throughput: this thread reads and cuts
+        # (one half of each window cut on cut_pool); the pool computes the chunk BLAKE3s (a
+        # window split in two); one thread checks which chunks are new and writes them into
+        # the pack, in order.
         cut_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blacklake-cut")
         write_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blacklake-write")
         nbuf = 4
@@ -161,7 +162,6 @@ class Ingestor:
                         n += got
                     done += n - len(carry)
                     eof = n < want
-                    sha_fut = sha_pool.submit(sha.update, view[len(carry):n])
                     # cut in two halves at once (content-defined cutting is the slowest
                     # stage; the seam is resynchronised so the cuts are the sequential ones)
                     cuts = self.chunker.cut_offsets(view[:n], cut_pool.submit)
@@ -176,23 +176,24 @@ class Ingestor:
                     half = (len(cuts) + 1) // 2
                     futs = [self._pool.submit(_hash_cuts, buf, cuts[:half]),
                             self._pool.submit(_hash_cuts, buf, cuts[half:])]
-                    busy[slot] = [sha_fut, write_pool.submit(store, buf, futs)]
+                    busy[slot] = [write_pool.submit(store, buf, futs)]
                     if eof:
                         break
                 for pending in busy:
                     for fut in pending:
                         fut.result()
         finally:
-            sha_pool.shutdown(wait=True)
             cut_pool.shutdown(wait=True)
             write_pool.shutdown(wait=True)
         if done != size:
             size = done  # the file changed size while we read it: record what we stored
-        return FileManifest(size=size, sha256=sha.hexdigest(), chunks=tuple(chunks))
+        return FileManifest(size=size, sha256=None, chunks=tuple(chunks))
 
     # -- small files ----------------------------------------------------------------------
-    def _hash_small(self, data: bytes) -> tuple[str, list[_Cut]]:
-        sha = hashlib.sha256(data).hexdigest()
+    def _hash_small(self, data: bytes) -> tuple[str | None, list[_Cut]]:
+        # The manifest's version depends on the size alone, so equal contents get equal
+        # file ids whether they came from disk or from memory.
+        sha = hashlib.sha256(data).hexdigest() if len(data) < DIGEST_INLINE_MAX else None
         cuts = []
         off = 0
         for piece in self.chunker.cut(data):
@@ -200,13 +201,13 @@ class Ingestor:
             off += len(piece)
         return sha, cuts
 
-    def _hash_many(self, items: Sequence[bytes | str]) -> list[tuple[bytes, str, list[_Cut]]]:
+    def _hash_many(self, items: Sequence[bytes | str]) -> list[tuple[bytes, str | None, list[_Cut]]]:
         """Read (paths) and hash many small contents, split across the worker threads.
 
         One task per worker rather than one per file: per-task overhead would dominate
         for 4 KiB files.
         """
-        def work(part: Sequence[bytes | str]) -> list[tuple[bytes, str, list[_Cut]]]:
+        def work(part: Sequence[bytes | str]) -> list[tuple[bytes, str | None, list[_Cut]]]:
             out = []
             for item in part:
                 if isinstance(item, str):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -41,6 +40,7 @@ from blacklake_ml.service import merge as merging
 from blacklake_ml.service import extraction
 from blacklake_ml.service.commit import CommitResult, Transaction, backoff, publish
 from blacklake_ml.service.diff import TreeDiff, diff_trees, entry_json
+from blacklake_ml.service.digests import file_digests
 from blacklake_ml.service.packs import PackWriter
 from blacklake_ml.service.trees import Root, lookup, walk_files
 
@@ -335,28 +335,15 @@ class Repo:
     def digests(self, ref: str, path: str, *, md5: bool = False) -> dict[str, Any]:
         """Whole-file digests of a file: ``sha256`` always; ``md5`` when asked.
 
-        SHA-256 is recorded at commit time. MD5 (for DVC/W&B interop) is never computed on
-        the write path: the first request streams the file once and caches the result in
-        the catalog, later ones are free.
+        Small files carry their SHA-256 in the manifest. Neither MD5 (DVC/W&B interop) nor,
+        for big files, SHA-256 (Git LFS/Hugging Face) is computed on the write path: the
+        first request streams the file once (both digests in the same pass) and caches them
+        in the catalog; later ones are free.
         """
         entry = self.entry(ref, path)
         if entry.is_dir:
             raise InvalidInput(f"{path} is a directory")
-        odb, catalog = self.store.odb, self.store.catalog
-        manifest = odb.file(entry.id)
-        out: dict[str, Any] = {"id": entry.id, "size": manifest.size,
-                               "sha256": manifest.sha256}
-        if md5:
-            row = catalog.get_blob(entry.id)
-            value = row.md5 if row is not None else None
-            if value is None:
-                h = hashlib.md5(usedforsecurity=False)
-                for piece in odb.iter_file(manifest):
-                    h.update(piece)
-                value = h.hexdigest()
-                catalog.set_md5(entry.id, value)
-            out["md5"] = value
-        return out
+        return file_digests(self.store, entry.id, md5=md5)
 
     def get(self, ref: str, path: str, out: str | os.PathLike[str], *,
             progress: Progress = NULL_PROGRESS) -> int:

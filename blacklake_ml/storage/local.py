@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from blacklake_ml.errors import ObjectNotFound, StorageError
+from blacklake_ml.storage import direct_io
 from blacklake_ml.storage.base import ObjectStorage, SpoolWriter, StorageItem
 
 TEMP_PREFIX = ".tmp-"
@@ -35,7 +36,30 @@ SPOOL_DIRECT = 64 * 1024
 SPOOL_BUFFER = 1024 * 1024
 
 
+def _pwrite_all(fd: int, view: memoryview, offset: int) -> int:
+    """Write all of ``view`` at ``offset``; returns the end offset. (A function, so the
+    slices die with it: a live slice of a staging map would keep the map from closing.)"""
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
+    return offset
+
+
 class _LocalSpool(SpoolWriter):
+    """A temp file in the target directory, renamed into place on commit.
+
+    Bulk data (a spool whose first :data:`~blacklake_ml.storage.direct_io.STAGE_SIZE` bytes
+    arrived mostly in large writes: the chunks of a big file) is written with ``O_DIRECT``
+    through recycled staging buffers instead of through the page cache. On the VMs this
+    runs on, a page-cache page touched for the first time costs far more than the copy into
+    it (measured: a buffered 1 GiB write took 0.3-2.3 s of CPU, the same bytes with
+    ``O_DIRECT`` 0.75 s of device time and almost no CPU), and a multi-GiB checkpoint
+    should not evict the user's working set either. Spools of small objects stay buffered:
+    what a put just wrote is often read back at once (the search indexer), and the page
+    cache serves that. The mode is chosen once, at the first full staging buffer, and kept;
+    a filesystem that refuses ``O_DIRECT`` (tmpfs) just stays buffered.
+    """
+
     def __init__(self, storage: LocalStorage, key: str, size_hint: int | None = None) -> None:
         self._storage = storage
         self._key = key
@@ -46,19 +70,28 @@ class _LocalSpool(SpoolWriter):
         self._size = 0
         self._buf = bytearray()
         self._fsync = storage.fsync
-        self._reserved = 0
-        if size_hint and hasattr(os, "posix_fallocate"):
-            # Reserving the extents up front makes the writes cheaper (measured ~35% less
-            # CPU per GiB on ext4); the file is trimmed to its real size on commit.
-            try:
-                os.posix_fallocate(self._fd, 0, size_hint)
-                self._reserved = size_hint
-            except OSError:
-                pass
+        # Bulk-capable spools (packs: the caller gave a size hint) stage their first bytes
+        # until the mode is known; None once buffered.
+        self._stage: direct_io.Stage | None = \
+            direct_io.Stage() if size_hint and direct_io.SUPPORTED else None
+        self._direct_fd: int | None = None
+        self._large_bytes = 0  # bytes that arrived in writes of >= SPOOL_DIRECT (mode choice)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         assert self._fd is not None, "spool already closed"
         n = len(data)
+        if self._stage is not None:
+            if n >= SPOOL_DIRECT:
+                self._large_bytes += n
+            view = memoryview(data).cast("B")
+            while view and self._stage is not None:
+                view = view[self._stage.put(view):]
+                if self._stage.full:
+                    self._stage_full()
+            self._size += n
+            if view:  # the spool went buffered half-way through this write
+                self._write_all(view)
+            return
         if n < SPOOL_DIRECT:
             # Many small objects (a dataset of 4 KiB files, their manifests) would cost a
             # system call each: gather them, and write the buffer when it fills.
@@ -70,6 +103,41 @@ class _LocalSpool(SpoolWriter):
         self._flush()
         self._write_all(memoryview(data))
         self._size += n
+
+    def _stage_full(self) -> None:
+        """Write the full staging buffer, choosing the mode the first time."""
+        assert self._stage is not None
+        stage = self._stage
+        if self._direct_fd is None:
+            if 2 * self._large_bytes < stage.flushed + stage.fill:
+                self._go_buffered()  # mostly small objects: keep them in the page cache
+                return
+            self._direct_fd = direct_io.open_direct(self._tmp)
+            if self._direct_fd is None:
+                self._go_buffered()
+                return
+        with stage.pending() as block:
+            ok = direct_io.pwrite_direct(self._direct_fd, block, stage.flushed)
+        if ok:
+            stage.advance()
+        else:
+            self._go_buffered()
+
+    def _go_buffered(self) -> None:
+        """Leave staging for good: what is staged is written through the buffered
+        descriptor, which is then positioned at the end of the data."""
+        assert self._fd is not None and self._stage is not None
+        stage, self._stage = self._stage, None
+        self._close_direct()
+        with stage.pending() as view:
+            end = _pwrite_all(self._fd, view, stage.flushed)
+        os.lseek(self._fd, end, os.SEEK_SET)
+        stage.release()
+
+    def _close_direct(self) -> None:
+        if self._direct_fd is not None:
+            os.close(self._direct_fd)
+            self._direct_fd = None
 
     def _write_all(self, view: memoryview) -> None:
         assert self._fd is not None
@@ -88,9 +156,9 @@ class _LocalSpool(SpoolWriter):
     def commit(self) -> None:
         assert self._fd is not None, "spool already closed"
         try:
+            if self._stage is not None:
+                self._finish_stage()
             self._flush()
-            if self._reserved > self._size:
-                os.ftruncate(self._fd, self._size)
             if self._fsync:
                 os.fsync(self._fd)
             os.close(self._fd)
@@ -103,7 +171,30 @@ class _LocalSpool(SpoolWriter):
             self.abort()
             raise StorageError(f"cannot write {self._final}: {exc}") from exc
 
+    def _finish_stage(self) -> None:
+        """Write what is left staged and trim the file to its size."""
+        assert self._fd is not None and self._stage is not None
+        stage = self._stage
+        if self._direct_fd is None:
+            self._go_buffered()
+            return
+        if stage.fill:
+            # O_DIRECT writes whole aligned blocks: pad the tail, then cut the file back.
+            with stage.padded() as block:
+                ok = direct_io.pwrite_direct(self._direct_fd, block, stage.flushed)
+            if not ok:
+                self._go_buffered()
+                return
+            os.ftruncate(self._fd, self._size)
+        self._close_direct()
+        self._stage = None
+        stage.release()
+
     def abort(self) -> None:
+        self._close_direct()
+        if self._stage is not None:
+            self._stage.release()
+            self._stage = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

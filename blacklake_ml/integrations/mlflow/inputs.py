@@ -80,7 +80,7 @@ def pin(store: Store, uri: str) -> PinnedInput:
             from None
     sha = None
     if not entry.is_dir:
-        sha = store.odb.file(entry.id).sha256
+        sha = repo.digests(commit, path)["sha256"]  # cached after the first request
     kind = "commit" if not path else ("directory" if entry.is_dir else "file")
     return PinnedInput(uri=uri, pinned=str(BlacklakeURI(repo.name, commit, path)),
                        repo=repo.name, commit=commit, path=path, kind=kind,
