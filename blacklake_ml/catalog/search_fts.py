@@ -1,5 +1,6 @@
-"""The search reads both SQLite paths share, with no SQLAlchemy: the porter stems of query
-words, the FTS5 ranking query, the document-frequency lookup and the staleness check.
+"""The search reads both SQL paths share, with no SQLAlchemy: the porter stems of query
+words, the FTS5 ranking query, the document-frequency lookup, the staleness check and the
+card fetch.
 
 :class:`~blacklake_ml.catalog.search_sql.SqlSearchIndex` runs these statements through
 SQLAlchemy, :class:`~blacklake_ml.catalog.sqlite_fast.FastSearchIndex` through ``sqlite3``
@@ -17,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from blacklake_ml.catalog.search_base import CardRow
+
 #: above this many allowed ids, full-text filtering intersects in Python (see fulltext)
 SMALL_ID_SET = 500
 
@@ -33,6 +36,20 @@ STALE_REPOS_SQL = (
 #: FTS5 vocabulary rows ``(term, doc)`` of the stems in the JSON list ``:t``
 VOCAB_SQL = ("SELECT term, doc FROM search_fts_vocab WHERE term IN "
              "(SELECT value FROM json_each(:t))")
+
+def cards_sql(ids_clause: str) -> str:
+    """The cards whose id satisfies ``ids_clause``, as :func:`card_row` reads them."""
+    return ("SELECT c.id, r.name AS repo, c.ref, c.path, c.object_id, c.kind, c.name, "
+            "c.size, c.parameters, c.facts, c.text_hash FROM search_cards c "
+            f"JOIN repos r ON r.id = c.repo_id WHERE {ids_clause}")
+
+
+def card_row(r: Sequence[Any]) -> CardRow:
+    """A row of :func:`cards_sql` (read by position: the cheapest access either driver's
+    rows offer, for the ~100 cards every query fetches)."""
+    return CardRow(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                   orjson.loads(r[9]), r[10])
+
 
 def json_ids(ids: Sequence[int]) -> str:
     """An id list as one JSON parameter (for ``json_each``: no bind-parameter limit)."""

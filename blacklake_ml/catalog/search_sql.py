@@ -21,6 +21,8 @@ from blacklake_ml.catalog.search_base import NUMERIC_FACETS, CardDoc, CardRow, F
 from blacklake_ml.catalog.search_fts import (
     STALE_REPOS_SQL,
     RankedFulltext,
+    card_row,
+    cards_sql,
     fts_doc_freqs,
     fts_rank_params,
     fts_rank_sql,
@@ -222,18 +224,12 @@ class SqlSearchIndex(RankedFulltext, SearchIndex):
                        or 0)
 
     def cards(self, ids: Sequence[int]) -> dict[int, CardRow]:
-        c, r = s.search_cards.c, t.repos.c
-        out: dict[int, CardRow] = {}
+        if not ids:
+            return {}
         with self._tx() as conn:
-            for part in _chunks(list(ids)):
-                q = (sa.select(c.id, r.name.label("repo"), c.ref, c.path, c.object_id, c.kind,
-                               c.name, c.size, c.parameters, c.facts, c.text_hash)
-                     .join(t.repos, t.repos.c.id == c.repo_id).where(c.id.in_(part)))
-                for row in conn.execute(q):
-                    out[row.id] = CardRow(row.id, row.repo, row.ref, row.path, row.object_id,
-                                          row.kind, row.name, row.size, row.parameters,
-                                          orjson.loads(row.facts), row.text_hash)
-        return out
+            rows = conn.execute(sa.text(cards_sql(self._ids_clause("c.id"))),
+                                {"ids": self._ids_param(ids)})
+            return {int(r[0]): card_row(r) for r in rows}
 
     def filter_ids(self, filters: Sequence[Filter]) -> list[int]:
         c, f = s.search_cards.c, s.search_facets.c

@@ -44,6 +44,8 @@ from blacklake_ml.catalog.search_base import NUMERIC_FACETS, CardRow, Filter, Se
 from blacklake_ml.catalog.search_fts import (
     STALE_REPOS_SQL,
     RankedFulltext,
+    card_row,
+    cards_sql,
     fts_doc_freqs,
     fts_rank_params,
     fts_rank_sql,
@@ -302,13 +304,8 @@ class FastSearchIndex(RankedFulltext, SearchIndex):
         return int(self._reads.rows("SELECT count(*) FROM search_cards")[0][0])
 
     def cards(self, ids: Sequence[int]) -> dict[int, CardRow]:
-        rows = self._reads.in_rows(
-            "SELECT c.id, r.name AS repo, c.ref, c.path, c.object_id, c.kind, c.name, "
-            "c.size, c.parameters, c.facts, c.text_hash FROM search_cards c "
-            "JOIN repos r ON r.id = c.repo_id WHERE c.id IN ({in})", (), list(ids))
-        return {r["id"]: CardRow(r["id"], r["repo"], r["ref"], r["path"], r["object_id"],
-                                 r["kind"], r["name"], r["size"], r["parameters"],
-                                 orjson.loads(r["facts"]), r["text_hash"]) for r in rows}
+        rows = self._reads.in_rows(cards_sql("c.id IN ({in})"), (), list(ids))
+        return {int(r[0]): card_row(r) for r in rows}
 
     def filter_ids(self, filters: Sequence[Filter]) -> list[int]:
         facet = [flt for flt in filters if flt.key not in NUMERIC_FACETS]

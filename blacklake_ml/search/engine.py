@@ -209,7 +209,8 @@ class Searcher:
             if self.embed_pending() == 0:
                 vi.mark_embedded(seq)
             self._pending_seq = seq
-        vi.sync(self.index)
+            seq = self.index.last_change()  # embedding logged the cards it gave vectors
+        vi.sync(self.index, seq)
         self._vectors = vi
         return vi
 

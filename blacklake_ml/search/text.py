@@ -185,14 +185,22 @@ def build_card(path: str, object_id: str, size: int, facts: Mapping[str, Any], *
 def matched_terms(terms: Iterable[str], card_text: str) -> list[str]:
     """Query terms found in a card's text (a word, or a word starting with the term's stem,
     as a light stemmer would match "recognizer" to "recognition")."""
-    vocab = sorted(set(words(card_text)))
-    have = set(vocab)
+    # Called for every candidate of every query: the word set is built in one pass (an
+    # ASCII text lower-cases whole into the same words; other scripts may not, e.g. "İ"),
+    # and sorted for the prefix lookup only when some term is not a word of it.
+    if card_text.isascii():
+        have = set(_WORD.findall(card_text.lower()))
+    else:
+        have = {w.lower() for w in _WORD.findall(card_text)}
+    vocab: list[str] | None = None
     out = []
     for t in terms:
         if t in have:
             out.append(t)
             continue
         stem = t[:max(4, len(t) - 2)] if len(t) > 4 else t
+        if vocab is None:
+            vocab = sorted(have)
         i = bisect.bisect_left(vocab, stem)
         if i < len(vocab) and vocab[i].startswith(stem):
             out.append(t)

@@ -162,10 +162,14 @@ class VectorIndex:
             self._dirty += 1
             self.save()
 
-    def sync(self, catalog: SearchIndex) -> int:
-        """Apply catalog changes since the last sync; the number of changes applied."""
+    def sync(self, catalog: SearchIndex, last: int | None = None) -> int:
+        """Apply catalog changes since the last sync, up to at least ``last`` (the
+        catalog's :meth:`~SearchIndex.last_change`, asked here unless the caller just
+        did); the number of changes applied."""
         with self._lock:
-            if self._index is None or self.seq > catalog.last_change():
+            if last is None:
+                last = catalog.last_change()
+            if self._index is None or self.seq > last:
                 # No file yet, or one ahead of the catalog's log (a catalog made anew at the
                 # same URL): build from the vectors the catalog holds.
                 if self._index is not None:
@@ -173,7 +177,9 @@ class VectorIndex:
                 self.rebuild(catalog)
                 return self.ntotal
             applied = 0
-            while True:
+            # Up to date (every query's case): no change-log query at all.
+            replay = self.seq < last
+            while replay:
                 changes = catalog.changes_since(self.seq, 50_000)
                 if not changes:
                     break
