@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import _common as c
-import numpy as np
 
 QUERIES = ["german sentiment", "a small German speech recognizer with a permissive licence",
            "iris flower species classifier", "transcribe phone calls",
@@ -141,34 +140,11 @@ def build_scale(home: Path, n: int) -> tuple[float, str]:
     """The 100k store: cards in bulk, vectors from the cache or random; index saved."""
     import bench_search_scale as scale
 
-    from blacklake_ml.search.engine import embedder
-
     t0 = time.perf_counter()
     store = c.open_store(home)
     scale.build_index(store, n, random.Random(7))
     cache = Path(__file__).parent / "results" / f"search-vectors-{n}.npz"
-    index = store.catalog.search_index()
-    emb = embedder(store)
-    cached: dict[str, bytes] = {}
-    kind = "random"
-    if cache.exists():
-        data = np.load(cache, allow_pickle=False)
-        cached = {h: v.tobytes() for h, v in zip(data["hashes"], data["vectors"])}
-        kind = "real"
-    rng = np.random.default_rng(1)
-    while True:
-        todo = index.pending_texts(emb.name, 5000)
-        if not todo:
-            break
-        rows = []
-        for h, _ in todo:
-            v = cached.get(h)
-            if v is None:
-                kind = "random" if not cached else "mixed"
-                x = rng.standard_normal(emb.dim).astype(np.float32)
-                v = (x / np.linalg.norm(x)).tobytes()
-            rows.append((h, v))
-        index.put_vectors(emb.name, rows)
+    _, _, kind = scale.fill_vectors(store, cache, embed_missing=False)
     store.searcher().vectors()  # builds and saves the FAISS index (IVF above 20k)
     store.close()
     return time.perf_counter() - t0, kind
