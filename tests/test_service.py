@@ -635,6 +635,79 @@ def test_checkout_and_force_semantics(repo: Repo, src: Path, tmp_path: Path) -> 
     assert (tmp_path / "x" / "y" / "z" / "a.txt").read_bytes() == b"v2"
 
 
+def test_checkout_of_many_small_files_and_big_ones(repo: Repo, tmp_path: Path) -> None:
+    """The small-file path (read in batches, written by two writer threads through
+    directory descriptors) and the big-file copy give the tree back byte for byte, with no
+    temp file left; ``get`` of a folder writes into an existing one the same way."""
+    from blacklake_ml.service import read
+
+    src = tmp_path / "many"
+    for i in range(300):
+        write(src / f"p{i % 7}" / f"deep{i % 3}" / f"f{i:03d}.bin", rand(100 + i * 13, seed=i))
+    write(src / "empty.dat", b"")
+    write(src / "big.bin", rand(read.SMALL_FILE + 5, seed=77))
+    repo.put(src, "", message="many")
+    dest = tmp_path / "co"
+    repo.checkout("main", dest)
+    assert tree_of(dest) == tree_of(src)
+    assert not [p for p in dest.rglob("*") if p.name.startswith(".blacklake-")]
+    out = tmp_path / "got"
+    write(out / "keep.txt", b"mine")
+    write(out / "p0" / "deep0" / "f000.bin", b"stale")
+    repo.get("main", "p0", out / "p0")
+    assert (out / "keep.txt").read_bytes() == b"mine"
+    assert tree_of(out / "p0") == tree_of(src / "p0")
+
+
+def test_checkout_verifies_small_files_and_publishes_nothing_corrupt(
+        local_store: Store, tmp_path: Path) -> None:
+    repo = local_store.create_repo("demo")
+    files = {f"d/f{i:02d}.txt": rand(500, seed=i) for i in range(40)}
+    for name, data in files.items():
+        write(tmp_path / "src" / name, data)
+    repo.put(tmp_path / "src", "", message="small")
+    victim = local_store.odb.file(repo.entry("main", "d/f20.txt").id).chunks[0][0]
+    _flip_byte_of(local_store, victim)
+    other = Store.open(tmp_path / "home")  # a fresh handle: nothing cached
+    try:
+        with pytest.raises(CorruptObject):
+            other.repo("demo").checkout("main", tmp_path / "co")
+    finally:
+        other.close()
+    written = {p.name for p in (tmp_path / "co").rglob("*") if p.is_file()}
+    assert "f20.txt" not in written
+    assert not [n for n in written if n.startswith(".blacklake-")]
+
+
+def test_dir_writer_never_writes_through_a_link_planted_after_the_checks(
+        tmp_path: Path) -> None:
+    """The writer opens each directory with O_NOFOLLOW relative to its parent, so a link
+    that appears inside the target between the up-front checks and the write is refused."""
+    from blacklake_ml.service.read import _DirWriter
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "root"
+    root.mkdir()
+    writer = _DirWriter(root)
+    try:
+        writer.write(["a", "one.txt"], b"1")
+        (root / "b").symlink_to(outside, target_is_directory=True)
+        with pytest.raises(InvalidInput, match="symlink"):
+            writer.write(["b", "two.txt"], b"2")
+        (root / "a" / "c").write_bytes(b"a file")
+        with pytest.raises(InvalidInput, match="not a directory"):
+            writer.write(["a", "c", "three.txt"], b"3")
+        (root / "a" / "d").mkdir()
+        with pytest.raises(InvalidInput, match="directory is in the way"):
+            writer.write(["a", "d"], b"4")
+    finally:
+        writer.close()
+    assert list(outside.iterdir()) == []
+    assert (root / "a" / "one.txt").read_bytes() == b"1"
+    assert not [p for p in root.rglob(".blacklake-*")]
+
+
 # -- quotas ---------------------------------------------------------------------------------
 def test_quota_bytes_and_files(store: Store, tmp_path: Path) -> None:
     repo = store.create_repo("q", max_bytes=1000, max_files=3)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import importlib.util
 import io
 import math
-import re
 import pickletools
+import re
 import struct
 import sys
 from dataclasses import dataclass, field

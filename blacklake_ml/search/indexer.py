@@ -27,9 +27,9 @@ from blacklake_ml.extract import registry
 from blacklake_ml.extract.base import FileExtractor, Source
 from blacklake_ml.extract.local import BytesSource
 from blacklake_ml.search.sketch import SKETCH_MIN_SIZE, sketch_rows
-from blacklake_ml.service.sources import WHOLE_BELOW, StoredDirView, StoredSource
 from blacklake_ml.search.text import build_card
 from blacklake_ml.service.diff import diff_trees
+from blacklake_ml.service.sources import WHOLE_BELOW, StoredDirView, StoredSource
 from blacklake_ml.service.trees import lookup, walk_files
 
 if TYPE_CHECKING:
