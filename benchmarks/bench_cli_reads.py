@@ -70,6 +70,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=10)
     args = p.parse_args()
     repos, files = (10, 100) if args.quick else (100, 1000)
+    c.ensure_bytecode()
     c.print_load("at start")
     start_load = list(os.getloadavg())
     with c.workdir(args, "cli-reads") as work:

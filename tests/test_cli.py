@@ -802,7 +802,15 @@ def test_ctrl_c_during_put_commits_nothing(tmp_path: Path) -> None:
     proc = subprocess.Popen([*_script(), "put", str(big), "blacklake://demo/main/big.bin",
                              "-m", "big"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    # Interrupt while the ingest is writing: once its first pack's temp file exists, most
+    # of the 384 MiB is still ahead (a fixed delay raced the put's end on a fast machine,
+    # and a signal during interpreter teardown is the default action, not ours).
+    packs = home / "objects" / "packs"
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if packs.is_dir() and any(p.name.startswith(".tmp-") for p in packs.iterdir()):
+            break
+        time.sleep(0.002)
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=120)
     if proc.returncode == 0:

@@ -928,6 +928,17 @@ def test_fsck_detects_corruption(repo: Repo, store: Store, store_spec: StoreSpec
         other.close()
 
 
+def _flip_bit_in_pack(store: Store, chunk: str, offset: int, mask: int) -> None:
+    """Bit rot: flip ``mask`` in byte ``offset`` of ``chunk``, in place in its local pack."""
+    loc = store.catalog.locate([chunk])[chunk]
+    path = Path(store.storage.root) / pack_key(loc.pack)  # type: ignore[attr-defined]
+    with open(path, "r+b") as fh:
+        fh.seek(loc.offset + offset)
+        b = fh.read(1)
+        fh.seek(loc.offset + offset)
+        fh.write(bytes([b[0] ^ mask]))
+
+
 def test_corruption_in_place_is_seen_by_an_open_handle(local_store: Store) -> None:
     """Bit rot inside a pack file already opened (and read) by this process."""
     repo = local_store.create_repo("demo")
@@ -935,18 +946,27 @@ def test_corruption_in_place_is_seen_by_an_open_handle(local_store: Store) -> No
     repo.put_bytes(data, "f.bin", message="f")
     assert repo.read_bytes("main", "f.bin") == data  # the pack's descriptor is now cached
     chunk = local_store.odb.file(repo.entry("main", "f.bin").id).chunks[0][0]
-    loc = local_store.catalog.locate([chunk])[chunk]
-    path = Path(local_store.storage.root) / pack_key(loc.pack)  # type: ignore[attr-defined]
-    with open(path, "r+b") as fh:
-        fh.seek(loc.offset + 3)
-        b = fh.read(1)
-        fh.seek(loc.offset + 3)
-        fh.write(bytes([b[0] ^ 0x80]))
+    _flip_bit_in_pack(local_store, chunk, 3, 0x80)
     with pytest.raises(CorruptObject):
         repo.read_bytes("main", "f.bin")
     report = local_store.fsck()
     assert not report["ok"]
     assert {p.get("object") for p in report["problems"]} == {chunk}
+
+
+@pytest.mark.parametrize("which", [0, -1])  # a chunk verified by either verifier thread
+def test_get_of_a_big_file_with_a_corrupt_chunk_writes_nothing(local_store: Store,
+                                                              tmp_path: Path, which: int) -> None:
+    repo = local_store.create_repo("demo")
+    data = rand(40 * 1024 * 1024, seed=12)  # several 16 MiB spans: the parallel get path
+    repo.put_bytes(data, "big.bin", message="big")
+    chunk = local_store.odb.file(repo.entry("main", "big.bin").id).chunks[which][0]
+    _flip_bit_in_pack(local_store, chunk, 5, 0x01)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(CorruptObject):
+        repo.get("main", "big.bin", out / "big.bin")
+    assert list(out.iterdir()) == []  # neither the file nor its temp name
 
 
 def test_fsck_rebuild_restores_derived_catalog(repo: Repo, store: Store, src: Path) -> None:

@@ -8,7 +8,7 @@ canonical form.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from blacklake_ml.errors import InvalidMessage, InvalidMetadata, InvalidName, InvalidPath
 
@@ -172,3 +172,22 @@ def parse_meta_pairs(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
             raise InvalidMetadata(f"invalid metadata {pair!r}: expected KEY=VALUE")
         meta[key] = value
     return validate_meta(meta)
+
+
+def parent_dirs(path: str) -> list[str]:
+    """Directory prefixes of ``path`` (``a/b/c`` -> ``a``, ``a/b``)."""
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def overlapping(ours: Iterable[str], theirs: Iterable[str]) -> set[str]:
+    """Paths in ``ours`` equal to, inside, or containing a path in ``theirs`` (what makes
+    two change sets conflict)."""
+    ours, theirs = set(ours), set(theirs)
+    hit = ours & theirs
+    their_dirs = {a for p in theirs for a in parent_dirs(p)}
+    hit |= {p for p in ours if p in their_dirs}
+    our_dirs = {a for p in ours for a in parent_dirs(p)}
+    hit |= {p for p in theirs if p in our_dirs}
+    hit |= {p for p in ours if any(a in theirs for a in parent_dirs(p))}
+    return hit

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import gc
 import os
-import random
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from blacklake_ml.core.ids import Kind
 from blacklake_ml.core.names import (
     join_path,
     normalize_path,
+    overlapping,
     validate_message,
     validate_meta,
 )
@@ -43,12 +42,12 @@ from blacklake_ml.service.ingest import Ingestor
 from blacklake_ml.service.localtree import scan_dir
 from blacklake_ml.service.objectdb import EMPTY_TREE_ID, ObjectDB
 from blacklake_ml.service.packs import PackWriter
+from blacklake_ml.service.retry import MAX_ATTEMPTS, backoff
 from blacklake_ml.service.trees import Root, TreeBuilder, lookup
 
 if TYPE_CHECKING:
     from blacklake_ml.service.repo import Repo
 
-MAX_ATTEMPTS = 50
 
 
 def now_iso() -> str:
@@ -88,24 +87,6 @@ class CommitResult:
         return {"commit": self.commit, "files": self.files, "bytes": self.bytes,
                 "new_bytes": self.new_bytes, "created": self.created,
                 "fast_forward": self.fast_forward}
-
-
-def ancestors(path: str) -> list[str]:
-    """Directory prefixes of ``path`` (``a/b/c`` -> ``a``, ``a/b``)."""
-    parts = path.split("/")
-    return ["/".join(parts[:i]) for i in range(1, len(parts))]
-
-
-def overlapping(ours: Iterable[str], theirs: Iterable[str]) -> set[str]:
-    """Paths in ``ours`` equal to, inside, or containing a path in ``theirs``."""
-    ours, theirs = set(ours), set(theirs)
-    hit = ours & theirs
-    their_dirs = {a for p in theirs for a in ancestors(p)}
-    hit |= {p for p in ours if p in their_dirs}
-    our_dirs = {a for p in ours for a in ancestors(p)}
-    hit |= {p for p in theirs if p in our_dirs}
-    hit |= {p for p in ours if any(a in theirs for a in ancestors(p))}
-    return hit
 
 
 def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[str, ...],
@@ -173,11 +154,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-
-
-def backoff(attempt: int) -> None:
-    """Sleep a little, more after repeated lost races (jittered)."""
-    time.sleep(min(0.5, 0.005 * (2 ** min(attempt, 7))) * random.random())
 
 
 @dataclass
@@ -353,4 +329,4 @@ class Transaction:
             self.commit()
 
 
-__all__ = ["CommitResult", "Transaction", "backoff", "now_iso", "overlapping", "publish"]
+__all__ = ["CommitResult", "Transaction", "now_iso", "publish"]

@@ -55,12 +55,11 @@ from blacklake_ml.errors import (
     RefMoved,
     RefNotFound,
 )
-from blacklake_ml.service.commit import backoff
+from blacklake_ml.service.retry import MAX_ATTEMPTS, backoff
 
 if TYPE_CHECKING:
     from blacklake_ml.service.repo import Repo
 
-MAX_ATTEMPTS = 50
 MAX_REASON_CHARS = 1024
 MAX_ACTOR_CHARS = 256
 #: How long a Repo handle trusts what it read about a commit's deprecation (seconds). Loads

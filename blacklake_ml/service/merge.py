@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from blacklake_ml.core.names import overlapping
 from blacklake_ml.core.objects import TreeEntry
 from blacklake_ml.errors import InvalidInput, MergeConflict
-from blacklake_ml.service.commit import overlapping
 from blacklake_ml.service.diff import diff_trees
 from blacklake_ml.service.packs import PackWriter
 from blacklake_ml.service.trees import Root, TreeBuilder

@@ -341,9 +341,10 @@ class ObjectDB:
         The kernel copies the bytes (``copy_file_range``, one call per run of contiguous
         spans) while the chunks are verified through read-only ``mmap`` s of the packs (no
         copy into Python): with ``threads`` >= 2 the copy runs on a worker thread and the
-        verification here, at the same time — copies into one file serialise on its inode
-        anyway, so splitting the copy would gain nothing. The caller publishes the output
-        only after this returns, so a chunk failing verification never becomes visible.
+        verification on two others, at the same time — copies into one file serialise on
+        its inode anyway, so splitting the copy would gain nothing. The caller publishes
+        the output only after this returns, so a chunk failing verification never becomes
+        visible.
         """
         if self.storage.local_path(pack_key("x")) is None or not hasattr(os, "copy_file_range"):
             return False
@@ -412,15 +413,30 @@ class ObjectDB:
                 verify(job)
             copy_all()
             return True
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="blacklake-copy") as pool:
+        # The copy on one worker; the verification split between this thread and another
+        # (BLAKE3 of a span releases the GIL, so the halves run at once).
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="blacklake-copy") as pool:
             copying = pool.submit(copy_all)
+            failed = threading.Event()
+
+            def verify_all(part: list[tuple[tuple[str, int, int, list[str]], int]]) -> None:
+                try:
+                    for job in part:
+                        if failed.is_set() or (copying.done() and
+                                               copying.exception() is not None):
+                            return  # reported below
+                        verify(job)
+                except BaseException:
+                    failed.set()
+                    raise
+
+            half = (len(jobs) + 1) // 2
+            other = pool.submit(verify_all, jobs[half:])
             try:
-                for job in jobs:
-                    if copying.done() and copying.exception() is not None:
-                        break  # reported below
-                    verify(job)
+                verify_all(jobs[:half])
             finally:
                 copying.result()  # wait for the copy either way; raise its error first
+                other.result()
         return True
 
     def _local_spans(self, manifest: FileManifest, *, relocate: bool = True

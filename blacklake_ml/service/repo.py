@@ -35,19 +35,18 @@ from blacklake_ml.errors import (
     RefMoved,
     RefNotFound,
 )
-from blacklake_ml.service import history, lifecycle, read
+from blacklake_ml.service import extraction, history, lifecycle, read
 from blacklake_ml.service import merge as merging
-from blacklake_ml.service import extraction
-from blacklake_ml.service.commit import CommitResult, Transaction, backoff, publish
 from blacklake_ml.service.diff import TreeDiff, diff_trees, entry_json
 from blacklake_ml.service.digests import file_digests
 from blacklake_ml.service.packs import PackWriter
+from blacklake_ml.service.retry import MAX_ATTEMPTS, backoff
 from blacklake_ml.service.trees import Root, lookup, walk_files
 
 if TYPE_CHECKING:
+    from blacklake_ml.service.commit import CommitResult, Transaction
     from blacklake_ml.service.store import Store
 
-MAX_ATTEMPTS = 50
 
 
 def commit_json(row: CommitRow) -> dict[str, Any]:
@@ -180,6 +179,9 @@ class Repo:
                     progress: Progress = NULL_PROGRESS) -> Transaction:
         """Stage several changes to ``branch`` and publish them as one commit (``time``: a
         timestamp with timezone to record instead of now, for imports keeping dates)."""
+        # imported here: read commands never load the write path (ingest, chunking)
+        from blacklake_ml.service.commit import Transaction
+
         return Transaction(self, branch, message, meta=meta, author=author, time=time,
                            progress=progress)
 
@@ -428,6 +430,8 @@ class Repo:
     def _land(self, branch: str, compute: Any, message: str,
               meta: Mapping[str, Any] | None) -> CommitResult:
         """Compute a tree against the branch head and publish it; recompute on lost races."""
+        from blacklake_ml.service.commit import CommitResult, publish
+
         for attempt in range(MAX_ATTEMPTS):
             head = self.branch_head(branch)
             with PackWriter(self.store.storage, self.store.catalog) as writer:

@@ -20,7 +20,6 @@ from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.core.redact import install_log_redaction
 from blacklake_ml.core.uri import BlacklakeURI
 from blacklake_ml.errors import InvalidInput, ObjectNotFound, StorageError
-from blacklake_ml.service.commit import now_iso
 from blacklake_ml.service.lineage import Lineage
 from blacklake_ml.service.objectdb import EMPTY_TREE_ID, ObjectDB
 from blacklake_ml.service.packs import PackWriter
@@ -124,6 +123,9 @@ class Store:
         for v in (max_bytes, max_files):
             if v is not None and v < 0:
                 raise InvalidInput("quotas must be non-negative")
+        # imported here: opening a store for reading never loads the commit path
+        from blacklake_ml.service.commit import now_iso
+
         who = self.config.author
         commit = Commit(tree=EMPTY_TREE_ID, parents=(), author=who, committer=who,
                         time=now_iso(), message="Initialize repository",
