@@ -210,6 +210,29 @@ def test_export_is_cached_complete_and_verified(onnx_cache: Path,
     assert onnx_embed.export(onnx.name, spec, onnx_cache) == d
 
 
+def test_queries_move_to_the_prepacked_session_after_many(
+        monkeypatch: pytest.MonkeyPatch, both: tuple[embed.TextEmbedder, ...]) -> None:
+    """A process that has embedded PREPACK_AFTER queries builds the prepacked session in the
+    background and embeds later queries with it: the same vectors, to float rounding."""
+    import threading
+
+    onnx, _ = both
+    assert isinstance(onnx, onnx_embed.OnnxEmbedder)
+    monkeypatch.setattr(onnx_embed, "PREPACK_AFTER", 3)
+    fresh = onnx_embed.OnnxEmbedder(onnx.name, onnx.spec, onnx.directory)
+    queries = EDGE_TEXTS[:6]
+    lean = [fresh.encode([q]) for q in queries[:2]]
+    assert set(fresh._sessions) == {"lean"}
+    lean.append(fresh.encode([queries[2]]))  # the third small call starts the build
+    for t in threading.enumerate():
+        if t.name == "blacklake-onnx-prepack":
+            t.join(60)
+    assert set(fresh._sessions) == {"batch"}
+    later = np.concatenate([fresh.encode([q]) for q in queries[:3]])
+    assert np.abs(later - np.concatenate(lean)).max() < 1e-5
+    assert (later * np.concatenate(lean)).sum(axis=1).min() > 0.99999
+
+
 def test_pooling_matches_sentence_transformers_rules() -> None:
     hidden = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
     mask = np.array([[1, 1, 0], [1, 0, 0]])

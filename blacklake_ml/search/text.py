@@ -8,6 +8,7 @@ metadata.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import posixpath
 import re
@@ -38,8 +39,10 @@ _NONCOMMERCIAL = ("-nc", "noncommercial", "non-commercial")
 _RESTRICTED = ("llama", "gemma", "openrail", "rail", "bigscience", "deepfloyd", "other")
 
 
+@functools.lru_cache(maxsize=1024)
 def license_family(lic: str) -> str:
     """Coarse licence class: permissive, copyleft, non-commercial, restricted or unknown."""
+    # (cached: every query explains ~100 cards, and a store has a few dozen licence strings)
     s = lic.lower()
     if any(x in s for x in _NONCOMMERCIAL):
         return "non-commercial"
