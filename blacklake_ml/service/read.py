@@ -87,13 +87,19 @@ class BlobReader(io.RawIOBase):
 
 
 def write_file(odb: ObjectDB, manifest: FileManifest, target: Path,
-               progress: Progress = NULL_PROGRESS) -> None:
-    """Write a stored file to ``target`` atomically (temp name + rename)."""
+               progress: Progress = NULL_PROGRESS, *, dir_fd: int | None = None) -> None:
+    """Write a stored file to ``target`` atomically (temp name + rename).
+
+    With ``dir_fd`` (a descriptor of ``target``'s directory, opened without following
+    links), the temp file and the rename go through it, so nothing swapped into the path
+    meanwhile can redirect the write (a checkout's big files).
+    """
     # The temp name does not embed the target's: a 255-byte name (the segment limit) plus
     # a suffix would exceed what the filesystem accepts for one name.
-    tmp = target.with_name(f".blacklake-{uuid.uuid4().hex}.tmp")
+    name = f".blacklake-{uuid.uuid4().hex}.tmp"
+    tmp = name if dir_fd is not None else str(target.with_name(name))
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(tmp, flags, 0o644)
+    fd = os.open(tmp, flags, 0o644, dir_fd=dir_fd)
     try:
         with os.fdopen(fd, "wb", buffering=0) as f:
             threads = 2 if manifest.size > 8 * 1024 * 1024 else 1
@@ -101,12 +107,15 @@ def write_file(odb: ObjectDB, manifest: FileManifest, target: Path,
                 for piece in odb.iter_file(manifest, threads=threads):
                     f.write(piece)
                     progress.advance(len(piece))
-        if target.is_symlink():
-            target.unlink()
-        os.replace(tmp, target)
+        # rename never follows a link at the destination: one there is replaced, not written
+        # through
+        if dir_fd is not None:
+            os.replace(tmp, target.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        else:
+            os.replace(tmp, target)
     except BaseException:
         try:
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=dir_fd)
         except FileNotFoundError:
             pass
         raise
@@ -270,8 +279,10 @@ def export_tree(odb: ObjectDB, files: Iterable[tuple[str, TreeEntry]], dest: Pat
             _write_batch(odb, writers, pool, batch, progress, pending)
             _wait(pending)
             for parts, m in big:
-                writer.dir_fd(parts[:-1])  # create the directories the safe way
-                write_file(odb, m, root.joinpath(*parts), progress)
+                # through the directory's descriptor: created and opened without
+                # following links, like the small files'
+                write_file(odb, m, root.joinpath(*parts), progress,
+                           dir_fd=writer.dir_fd(parts[:-1]))
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)  # no writer may still use a descriptor closed below
