@@ -27,7 +27,12 @@ def test_tables_come_from_the_json_and_check_detects_drift(tmp_path: Path) -> No
         "tools": {"blacklake": tool}}))
     (results / "latest.json").write_text(json.dumps({
         "time": "2026-12-07T11:00:00+00:00", "quick": False, "git_commit": "abc123",
-        "results": {"put_many": {"env": {"cpus": 2}, "loadavg_start": [1.0]}},
+        "results": {"put_many": {"env": {"cpus": 2}, "loadavg_start": [1.0]},
+                    "peers": {"repeats": 3, "goals": {"put_large": "vs_fastest_peer >= 2"},
+                              "median_s": {"put_large": {"blacklake": 1.5, "dvc": 5.0,
+                                                         "oxen": 3.0, "cp": 0.3}},
+                              "ratios": {"put_large": {"vs_fastest_peer": 2.0}},
+                              "goal_met": {"put_large": True}}},
         "summary": {"put_many": {"figure": "5.1", "meaning": "x dvc add", "verdict": "PASS"}}}))
     readme = tmp_path / "README.md"
     readme.write_text("# x\n<!-- generated:scanners -->\nold\n<!-- /generated:scanners -->\n"
@@ -39,6 +44,8 @@ def test_tables_come_from_the_json_and_check_detects_drift(tmp_path: Path) -> No
     assert "| 1-x | 3 | 3/3 |" in text and "**0/2**" in text and "old" not in text
     assert "| `put_many` | 5.1 | x dvc add | PASS |" in text and "abc123" in text
     assert "load average 0.50" in text
+    # the peers table, per workload: a tool that did not run shows n/a
+    assert "| `put_large` | 1.5 | 5 | n/a | 3 | 0.3 | n/a | 2.00x | met |" in text
     assert _run(*args, "--check").returncode == 0
 
 
