@@ -36,7 +36,7 @@ FLOORS: dict[str, list[tuple[str, str, float, str]]] = {
             ("ratio_checkout", ">=", 0.15, "of a plain copy's speed, checkout of 64 MiB")],
     "commit_small": [("results.nested.warm.median_ms", "<=", 250.0,
                       "ms, commit of 1 changed file in a 10,000-file repo")],
-    "cli_reads": [("worst_over_startup_ms", "<=", 700.0,
+    "cli_reads": [("worst_over_startup_ms", "<=", 400.0,
                    "ms above a bare interpreter start, slowest read command")],
 }
 
