@@ -101,13 +101,20 @@ def open_direct(path: Path) -> int | None:
         return None
 
 
+def pwrite_all(fd: int, view: memoryview, offset: int) -> int:
+    """Write all of ``view`` at ``offset``; returns the end offset. (A function, so the
+    slices die with it: a live slice of a staging map would keep the map from closing.)"""
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
+    return offset
+
+
 def pwrite_direct(fd: int, view: memoryview, offset: int) -> bool:
     """Write all of ``view`` at ``offset``; False if the filesystem rejects direct I/O here
     (then nothing is known about the range, and the caller rewrites it buffered)."""
     try:
-        while view:
-            n = os.pwrite(fd, view, offset)
-            view, offset = view[n:], offset + n
+        pwrite_all(fd, view, offset)
     except OSError as exc:
         if exc.errno in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
             return False

@@ -36,15 +36,6 @@ SPOOL_DIRECT = 64 * 1024
 SPOOL_BUFFER = 1024 * 1024
 
 
-def _pwrite_all(fd: int, view: memoryview, offset: int) -> int:
-    """Write all of ``view`` at ``offset``; returns the end offset. (A function, so the
-    slices die with it: a live slice of a staging map would keep the map from closing.)"""
-    while view:
-        n = os.pwrite(fd, view, offset)
-        view, offset = view[n:], offset + n
-    return offset
-
-
 class _LocalSpool(SpoolWriter):
     """A temp file in the target directory, renamed into place on commit.
 
@@ -130,7 +121,7 @@ class _LocalSpool(SpoolWriter):
         stage, self._stage = self._stage, None
         self._close_direct()
         with stage.pending() as view:
-            end = _pwrite_all(self._fd, view, stage.flushed)
+            end = direct_io.pwrite_all(self._fd, view, stage.flushed)
         os.lseek(self._fd, end, os.SEEK_SET)
         stage.release()
 
