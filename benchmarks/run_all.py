@@ -23,7 +23,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["put_large", "dedup_versions", "put_many", "commit_small", "get",
               "put_extract", "search_quality", "search_scale", "search_cli", "dvc_remote",
-              "mlflow_artifacts", "peers", "cli_reads"]
+              "mlflow_artifacts", "peers", "cli_reads", "put_rss"]
 #: Arguments one benchmark always gets (search_quality exits 2 on a miss unless told not to:
 #: here the verdict is read from its JSON like every other one; search_scale measures latency,
 #: for which vectors the cache lacks may be random unit vectors — embedding 100k texts on a
@@ -48,6 +48,8 @@ HEADLINE = {
               "x faster than the fastest of dvc/git lfs/oxen, put 1 GiB (>= 2; all in goal_met)"),
     "cli_reads": ("worst_ms", "ms, slowest read command from a fresh process, 100 repos x "
                   "1,000 files, median of 10 (<= 150)"),
+    "put_rss": ("small_rss_mib", "MiB peak RSS of a CLI put of 100k x 4 KiB files (<= 512; "
+                "1 and 8 GiB files <= 256 in goal_met)"),
 }
 
 
