@@ -679,6 +679,29 @@ def test_checkout_verifies_small_files_and_publishes_nothing_corrupt(
     assert not [n for n in written if n.startswith(".blacklake-")]
 
 
+def test_read_small_files_verifies_unless_told_the_reader_only_derives_metadata(
+        local_store: Store, tmp_path: Path) -> None:
+    """``verified=False`` (the indexer's extraction reads) skips the hashes; the default,
+    which checkout and every content read use, refuses a corrupt chunk."""
+    repo = local_store.create_repo("demo")
+    files = {f"d/f{i:02d}.bin": rand(700, seed=100 + i) for i in range(12)}
+    for name, data in files.items():
+        write(tmp_path / "src" / name, data)
+    repo.put(tmp_path / "src", "", message="small")
+    manifests = [local_store.odb.file(repo.entry("main", n).id) for n in sorted(files)]
+    assert local_store.odb.read_small_files(manifests) == [files[n] for n in sorted(files)]
+    _flip_byte_of(local_store, manifests[3].chunks[0][0])
+    other = Store.open(tmp_path / "home")  # nothing cached
+    try:
+        with pytest.raises(CorruptObject):
+            other.odb.read_small_files(manifests)
+        got = other.odb.read_small_files(manifests, verified=False)
+        assert got[3] != files[sorted(files)[3]] and len(got[3]) == 700
+        assert got[:3] == [files[n] for n in sorted(files)[:3]]
+    finally:
+        other.close()
+
+
 def test_dir_writer_never_writes_through_a_link_planted_after_the_checks(
         tmp_path: Path) -> None:
     """The writer opens each directory with O_NOFOLLOW relative to its parent, so a link

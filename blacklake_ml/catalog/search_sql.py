@@ -390,16 +390,17 @@ class SqlSearchIndex(RankedFulltext, SearchIndex):
     def cache_facts(self, key: str, rows: Sequence[tuple[str, str]]) -> None:
         if not rows:
             return
-        f = s.search_facts
+        # Facts are a function of (content, extractor version): a row already there (another
+        # writer raced us) holds the same facts, so it is kept and the insert skips it -- one
+        # statement, no read-before-write (10,000 look-alike files: one executemany).
+        # The driver's own executemany: SQLAlchemy's per-row parameter processing was most
+        # of this call's time. Both dialects take ON CONFLICT DO NOTHING.
         with self._tx(write=True) as conn:
-            have: set[str] = set()
-            for part in _chunks([oid for oid, _ in rows]):
-                have.update(conn.scalars(sa.select(f.c.object_id).where(
-                    f.c.extractor_key == key, f.c.object_id.in_(part))))
-            new = {oid: js for oid, js in rows if oid not in have}
-            if new:
-                conn.execute(sa.insert(f), [{"object_id": k, "extractor_key": key, "facts": v}
-                                            for k, v in new.items()])
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            conn.exec_driver_sql(
+                "INSERT INTO search_facts (object_id, extractor_key, facts) VALUES "
+                f"({mark}, {mark}, {mark}) ON CONFLICT DO NOTHING",
+                [(k, key, v) for k, v in dict(rows).items()])
 
     # -- sketches ----------------------------------------------------------------------------
     def sketched(self, file_ids: Sequence[str]) -> set[str]:

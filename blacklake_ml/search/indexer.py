@@ -296,7 +296,10 @@ class Indexer:
         manifests = [odb.file(e.id) for _, e in files]
         contents: list[bytes] | None = None
         if all(m.size <= WHOLE_BELOW for m in manifests):
-            contents = odb.read_small_files(manifests)
+            # Unverified: extraction only derives card facts, which never stand in for the
+            # bytes (a get, a checkout and the safety scanner verify what they read), and
+            # these are usually what the put in this process has just hashed and written.
+            contents = odb.read_small_files(manifests, verified=False)
         todo: dict[str, list[tuple[str, TreeEntry, Source, list[FileExtractor]]]] = {}
         for i, (path, e) in enumerate(files):
             name = posixpath.basename(path)
