@@ -19,6 +19,7 @@ sys.path.insert(0, str(BENCHMARKS))
 
 from search_eval import dataset as ds
 from search_eval import metrics as m
+from search_eval import sets
 
 LOG2_3 = math.log2(3)
 LOG2_4 = 2.0
@@ -226,15 +227,50 @@ def test_hit_paths_map_to_assets(cards: dict[str, ds.Card]) -> None:
     assert bench.asset_of("elsewhere/model.onnx", cards) == "elsewhere/model.onnx"
 
 
-def test_dev_and_test_splits_partition_every_type(queries: list[ds.Query]) -> None:
-    import bench_search_quality as bench
-
-    dev = bench.split_queries(queries, "dev")
-    test = bench.split_queries(queries, "test")
+@pytest.mark.parametrize("name", list(sets.SETS))
+def test_dev_and_test_splits_partition_every_kind(name: str) -> None:
+    queries = sets.SETS[name].queries()
+    dev = sets.split(queries, "dev")
+    test = sets.split(queries, "test")
     assert {q.id for q in dev}.isdisjoint(q.id for q in test)
     assert sorted(q.id for q in dev + test) == sorted(q.id for q in queries)
     for t in ds.QUERY_TYPES:
         n_dev = sum(q.type == t for q in dev)
         n_test = sum(q.type == t for q in test)
-        assert abs(n_dev - n_test) <= 1, t
-    assert bench.split_queries(queries, "all") == queries
+        assert 0 <= n_test - n_dev <= 1, t  # test takes the odd one
+    assert sets.split(queries, "all") == queries
+    # decided by the ids (a hash), not by file order: shuffling the file changes nothing
+    assert {q.id for q in sets.split(list(reversed(queries)), "test")} == {q.id for q in test}
+
+
+@pytest.mark.parametrize("name", ["harbor", "fieldwork", "storefront"])
+def test_independent_sets_are_consistent(name: str) -> None:
+    """Every judged id is a card, every base_model a card of the set, every answerable
+    query has a grade-3 asset, no-answer queries judge nothing, and ids are unique."""
+    es = sets.SETS[name]
+    cards = es.cards()
+    queries = es.queries()
+    assert len(cards) >= 100 and len(queries) >= 60
+    assert len({q.id for q in queries}) == len(queries)
+    kinds = {q.type for q in queries}
+    assert {"paraphrase", "keyword", "facet", "lineage", "no_answer"} <= kinds
+    for q in queries:
+        assert set(q.relevant) <= set(cards), q.id
+        assert all(0 <= g <= 3 for g in q.relevant.values()), q.id
+        assert not q.filters, q.id  # plain text, as typed into `blacklake search`
+        if q.type == "no_answer":
+            assert not q.answerable, q.id
+        else:
+            assert 3 in q.relevant.values(), q.id
+    for card in cards.values():
+        for base in ds.as_list(card.meta.get("base_model")):
+            assert base in cards, (card.id, base)
+        if card.kind == "model":
+            json.loads((card.local_dir / "config.json").read_text())
+
+
+def test_sets_know_what_may_be_fitted_on() -> None:
+    assert sets.SETS["storefront"].status == "held-out"
+    import tune_search
+
+    assert "storefront" not in tune_search.TUNABLE_SETS

@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 QUERIES = HERE / "queries.jsonl"
 
 #: Query types, in reporting order.
-QUERY_TYPES = ("keyword", "paraphrase", "facet", "mixed", "no_answer")
+QUERY_TYPES = ("keyword", "paraphrase", "facet", "lineage", "mixed", "no_answer")
 
 #: Facet keys a query's ``filters`` may use.
 FILTER_KEYS = frozenset({"framework", "task", "license", "language", "tags", "kind", "repo"})
@@ -133,7 +133,8 @@ def load_queries(path: Path = QUERIES) -> list[Query]:
                 continue
             try:
                 d = json.loads(line)
-                out.append(Query(id=d["id"], query=d["query"], type=d["type"],
+                # ``type`` in the first set, ``kind`` in the independently written ones
+                out.append(Query(id=d["id"], query=d["query"], type=d.get("type") or d["kind"],
                                  relevant={k: int(v) for k, v in d.get("relevant", {}).items()},
                                  filters=dict(d.get("filters") or {}), note=d.get("note", "")))
             except (KeyError, TypeError, ValueError) as exc:

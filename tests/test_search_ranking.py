@@ -1,0 +1,99 @@
+"""Score fusion: facets said in words and lineage through the base_model graph (issue 12)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from search_fixtures import hf_model
+
+from blacklake_ml.api import Store
+from blacklake_ml.search.engine import SearchParams
+from blacklake_ml.search.query import name_coverage, read_intent
+
+
+def test_read_intent_languages_licence_and_lineage() -> None:
+    i = read_intent("turn phone calls into text, in German, ok for commercial use")
+    assert i.languages == {"de"} and i.permissive and i.lineage == ""
+    assert read_intent("Norwegian speech to text").languages == {"no", "nb", "nn"}
+    assert not read_intent("non-commercial is fine, for commercial research").permissive
+    assert read_intent("quantized versions of tern-7b").lineage == "children"
+    assert read_intent("fine-tunes of harrow-base").lineage == "children"
+    assert read_intent("what was LungSight distilled from").lineage == "parents"
+    assert read_intent("the teacher model of lungsight").lineage == "parents"
+    assert read_intent("German sentiment classifier").lineage == ""
+
+
+def test_name_coverage() -> None:
+    i = read_intent("smaller distilled version of osprey 34b chat")
+    assert name_coverage("osprey-34b-chat", i) == 1.0
+    assert name_coverage("osprey-34b-chat-gguf", i) == 0.75
+    assert name_coverage("wren-3b", i) == 0.0
+    assert name_coverage("stackling-3b", read_intent("built on the Stackling3B model")) == 1.0
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    root = tmp_path / "models"
+    hf_model(root, "tern-7b", title="Tern 7B", body="A general 7B base language model.",
+             license="apache-2.0", language=["en"], pipeline_tag="text-generation")
+    # descendants whose text never names the base: only base_model links them
+    hf_model(root, "nightjar-chat", title="Nightjar chat assistant",
+             body="Instruction-following assistant for customer support.",
+             license="apache-2.0", language=["en"], pipeline_tag="text-generation",
+             base_model="tern-7b")
+    hf_model(root, "nightjar-chat-q4", title="Nightjar 4-bit",
+             body="4-bit build for laptops.", license="apache-2.0", language=["en"],
+             pipeline_tag="text-generation", base_model="nightjar-chat", tags=["gguf"])
+    hf_model(root, "stimmung-de", title="Stimmung sentiment",
+             body="Sentiment of German product reviews.", license="mit", language=["de"],
+             pipeline_tag="text-classification")
+    hf_model(root, "stimmung-de-nc", title="Stimmung large sentiment",
+             body="Sentiment of German product reviews, larger.", license="cc-by-nc-4.0",
+             language=["de"], pipeline_tag="text-classification")
+    hf_model(root, "review-sentiment-fr", title="French review sentiment",
+             body="Sentiment of French product reviews.", license="mit", language=["fr"],
+             pipeline_tag="text-classification")
+    st = Store.open(home=tmp_path / "home")
+    st.create_repo("zoo").put(root, "models", message="zoo")
+    yield st
+    st.close()
+
+
+def names(hits: list) -> list[str]:
+    return [h.path.rsplit("/", 1)[-1] for h in hits]
+
+
+def test_descendants_are_found_through_base_model(store: Store) -> None:
+    hits = store.search("fine-tunes of tern-7b", k=5)
+    top = names(hits)
+    assert top[0] == "nightjar-chat", top
+    assert hits[0].why["signals"]["lineage"] == "children"
+    assert "nightjar-chat-q4" in top  # a grandchild (its text never names tern-7b)
+    # the named model itself is not what was asked for: it ranks below its fine-tune
+    assert top.index("tern-7b") > 0
+
+
+def test_ancestors_are_found_for_where_did_it_come_from(store: Store) -> None:
+    hits = store.search("what was nightjar-chat trained from", k=3)
+    assert names(hits)[0] == "tern-7b", names(hits)
+
+
+def test_language_and_licence_in_words_are_soft_facets(store: Store) -> None:
+    hits = store.search("product review sentiment in German for commercial use", k=3)
+    top = names(hits)
+    assert top[0] == "stimmung-de", top
+    assert hits[0].why["signals"] == {"language": "match", "license_family": "permissive"}
+    # a soft facet: the non-commercial German one still shows, below the permissive one
+    assert top.index("stimmung-de-nc") > 0
+
+
+def test_rrf_fusion_is_still_available(store: Store) -> None:
+    searcher = store.searcher(SearchParams(fusion="rrf"))
+    assert searcher.search("German product review sentiment", k=3)
+
+
+def test_min_score_abstains(store: Store) -> None:
+    searcher = store.searcher(SearchParams(min_score=5.0))
+    assert searcher.search("German product review sentiment", k=3) == []
