@@ -461,11 +461,7 @@ class Searcher:
             if flts:
                 why["facets"] = {f.key: list(f.values) if f.values else
                                  {"min": f.low, "max": f.high} for f in flts}
-            hit = SearchHit(uri=str(BlacklakeURI(card.repo, card.ref, card.path)),
-                            repo=card.repo, ref=card.ref, path=card.path, score=s,
-                            kind=card.kind, name=card.name, why=why, facts=card.facts,
-                            refs=[card.ref], size=card.size, parameters=card.parameters,
-                            object_id=card.object_id)
+            hit = _hit(card, s, why)
             seen[key] = hit
             hits.append(hit)
             if len(hits) >= k:
@@ -538,11 +534,7 @@ class Searcher:
             if similarity is not None:
                 why["dense_rank"] = de_rank[cid]
                 why["similarity"] = round(similarity, 4)
-            hit = SearchHit(uri=str(BlacklakeURI(card.repo, card.ref, card.path)),
-                            repo=card.repo, ref=card.ref, path=card.path, score=scores[cid],
-                            kind=card.kind, name=card.name, why=why, facts=card.facts,
-                            refs=[card.ref], size=card.size, parameters=card.parameters,
-                            object_id=card.object_id)
+            hit = _hit(card, scores[cid], why)
             seen[key] = hit
             hits.append(hit)
             if len(hits) >= k:
@@ -569,6 +561,14 @@ def match_terms(terms: list[str], n_docs: int, df: Mapping[str, int]) -> list[st
     if not keep:
         keep = sorted(present, key=lambda t: df[t])[:2]
     return keep
+
+
+def _hit(card: CardRow, score: float, why: dict[str, Any]) -> SearchHit:
+    """The hit showing ``card`` (on its own ref; other refs are appended by the caller)."""
+    return SearchHit(uri=str(BlacklakeURI(card.repo, card.ref, card.path)), repo=card.repo,
+                     ref=card.ref, path=card.path, score=score, kind=card.kind,
+                     name=card.name, why=why, facts=card.facts, refs=[card.ref],
+                     size=card.size, parameters=card.parameters, object_id=card.object_id)
 
 
 def _as_list(value: Any) -> list[Any]:
