@@ -32,13 +32,14 @@ its last line, one JSON document with the headline figures. Exit 2 when a goal i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,16 +77,17 @@ def stage(cards: Mapping[str, ds.Card], dest: Path) -> Path:
     return dest
 
 
-def build_store(home: Path, cards: Mapping[str, ds.Card], staged: Path
-                ) -> tuple[Any, dict[str, Any]]:
-    """A fresh store in ``home`` holding the staged set in repo ``zoo`` (one commit).
+def build_store(home: Path, cards: Mapping[str, ds.Card], staged: Path,
+                catalog: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """A fresh store in ``home`` holding the staged set in repo ``zoo`` (one commit);
+    ``catalog`` (a SQLAlchemy URL of an empty database) replaces the embedded SQLite one.
 
     Returns the open store and build figures (seconds to commit, seconds to index, and the
     index's card count when the store can report it).
     """
     from blacklake_ml import Store
 
-    store = Store.open(home)
+    store = Store.open(home, catalog=catalog)
     repo = store.create_repo("zoo", description="search evaluation set")
     t0 = time.perf_counter()
     with repo.transaction("main", "add evaluation set") as tx:
@@ -277,9 +279,10 @@ def print_per_query(queries: Sequence[ds.Query], scored: Mapping[str, Mapping[st
             print(f"  {mode:9} {fig:20} {top}")
 
 
-def evaluate_set(es: sets.EvalSet, wd: Path, k: int, recall_k: int
+def evaluate_set(es: sets.EvalSet, wd: Path, k: int, recall_k: int, catalog: str | None = None
                  ) -> tuple[list[ds.Query], dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Build the set's store and run every query through every ranker.
+    """Build the set's store (on ``catalog`` if given) and run every query through every
+    ranker.
 
     Returns (queries, runs, scored, build figures)."""
     cards = es.cards()
@@ -288,7 +291,7 @@ def evaluate_set(es: sets.EvalSet, wd: Path, k: int, recall_k: int
     if unknown:
         raise SystemExit(f"error: {es.name}: queries judge unknown assets: {', '.join(unknown)}")
     staged = stage(cards, wd / f"src-{es.name}")
-    store, build = build_store(wd / f"home-{es.name}", cards, staged)
+    store, build = build_store(wd / f"home-{es.name}", cards, staged, catalog)
     try:
         n_models = sum(card.kind == "model" for card in cards.values())
         print(f"# {es.name} ({es.status}): {n_models} model cards, {len(cards) - n_models} "
@@ -308,6 +311,29 @@ def evaluate_set(es: sets.EvalSet, wd: Path, k: int, recall_k: int
     return queries, runs, scored, build
 
 
+@contextlib.contextmanager
+def catalogs(kind: str) -> Iterator[Callable[[], str | None]]:
+    """A factory of fresh catalogs: ``None`` (the store's embedded SQLite) or, for
+    ``"postgres"``, the URL of a new database on a throwaway cluster started here (the
+    tests' :class:`services.PostgresCluster`: loopback only, removed afterwards)."""
+    if kind == "sqlite":
+        yield lambda: None
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from services import PostgresCluster, find_pg_bindir
+
+    bindir = find_pg_bindir()
+    if bindir is None:
+        raise SystemExit("error: PostgreSQL server binaries not found (apt-get install "
+                         "postgresql)")
+    cluster = PostgresCluster(bindir)
+    cluster.start()
+    try:
+        yield lambda: cluster.database_url(cluster.create_database())
+    finally:
+        cluster.stop()
+
+
 def main() -> int:
     """Run the benchmark; print tables and one JSON line; exit 2 if a goal is missed."""
     p = c.parser(__doc__.splitlines()[0])
@@ -315,26 +341,50 @@ def main() -> int:
     p.add_argument("--recall-k", type=int, default=5, help="cut-off for recall")
     p.add_argument("--sets", default=",".join(sets.SETS),
                    help=f"comma-separated sets (default: all of {', '.join(sets.SETS)})")
+    p.add_argument("--set-dir", action="append", default=[], metavar="DIR",
+                   help="evaluate your own labelled set: a folder laid out like "
+                        "benchmarks/search_sets/harbor (models/, datasets/, queries.jsonl); "
+                        "repeatable; with it, --sets defaults to none of the built-in sets")
     p.add_argument("--split", choices=("all", "dev", "test"), default="test",
                    help="the split the goals are checked on (dev and all are reported too)")
     p.add_argument("--per-query", action="store_true", help="print every query's top hits")
     p.add_argument("--out", default=str(RESULTS), help="where to write the full results JSON")
+    p.add_argument("--catalog", choices=("sqlite", "postgres"), default="sqlite",
+                   help="the catalog each set's store uses: the embedded SQLite, or a fresh "
+                        "database per set on a throwaway local PostgreSQL cluster")
     p.add_argument("--no-fail", action="store_true",
                    help="exit 0 even when a goal is missed (the verdict is in the JSON)")
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the embedding model must be installed
+    chosen = dict(sets.SETS)
     names = [n for n in args.sets.split(",") if n]
-    bad = [n for n in names if n not in sets.SETS]
+    if args.set_dir and args.sets == p.get_default("sets"):
+        names = []
+    bad = [n for n in names if n not in chosen]
     if bad:
         print(f"error: unknown set(s) {', '.join(bad)}; sets: {', '.join(sets.SETS)}",
               file=sys.stderr)
         return 1
+    for d in args.set_dir:
+        root = Path(d).resolve()
+        if not (root / "queries.jsonl").is_file():
+            print(f"error: {d}: no queries.jsonl (see benchmarks/search_sets/README.md)",
+                  file=sys.stderr)
+            return 1
+        own = sets.EvalSet(root.name, root, "yours")
+        if own.name in names:
+            print(f"error: {d}: a set named {own.name!r} is already chosen", file=sys.stderr)
+            return 1
+        chosen[own.name] = own
+        names.append(own.name)
     c.print_load("at start")
     results: dict[str, Any] = {}
-    with c.workdir(args, "search-quality") as wd:
+    with c.workdir(args, "search-quality") as wd, catalogs(args.catalog) as new_catalog:
+        print(f"# catalog: {args.catalog}")
         for name in names:
-            es = sets.SETS[name]
-            queries, runs, scored, build = evaluate_set(es, wd, args.k, args.recall_k)
+            es = chosen[name]
+            queries, runs, scored, build = evaluate_set(es, wd, args.k, args.recall_k,
+                                                        new_catalog())
             by_split = {}
             for split in ("dev", "test", "all"):
                 part = sets.split(queries, split)
@@ -372,7 +422,8 @@ def main() -> int:
     ok = all(r["splits"][args.split]["goals"]["ok"] for r in results.values())
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    full = {"benchmark": "search_quality", "split": args.split, "k": args.k,
+    full = {"benchmark": "search_quality", "catalog": args.catalog, "split": args.split,
+            "k": args.k,
             "recall_k": args.recall_k, "sets": results, "pass": ok, "env": c.environment()}
     out.write_text(json.dumps(full, indent=2, default=str) + "\n")
     print(f"# written: {out}")
@@ -395,7 +446,8 @@ def main() -> int:
 
     worst = min((r["splits"][args.split]["goals"]["overall"]["margin"]
                  for r in results.values()), default=float("nan"))
-    c.emit({"benchmark": "search_quality", "split": args.split, "sets": headline(args.split),
+    c.emit({"benchmark": "search_quality", "catalog": args.catalog, "split": args.split,
+            "sets": headline(args.split),
             "worst_margin": worst,
             "ndcg": {"hybrid": min(r["splits"][args.split]["summary"]["hybrid"]["overall"]
                                    ["ndcg"] for r in results.values())},

@@ -25,6 +25,15 @@ def test_read_intent_languages_licence_and_lineage() -> None:
     assert read_intent("German sentiment classifier").lineage == ""
 
 
+def test_read_intent_kind_data_or_model() -> None:
+    assert read_intent("transcribe German phone calls").kind == "model"
+    # words for a model's input do not make it a data query
+    assert read_intent("summarise our stand-up transcripts").kind == "model"
+    for q in ("German call-center dataset", "a corpus of Swahili news",
+              "labelled images of metal scratches", "training data for a hotline recognizer"):
+        assert read_intent(q).kind == "dataset", q
+
+
 def test_name_coverage() -> None:
     i = read_intent("smaller distilled version of osprey 34b chat")
     assert name_coverage("osprey-34b-chat", i) == 1.0
@@ -55,8 +64,16 @@ def store(tmp_path: Path) -> Iterator[Store]:
     hf_model(root, "review-sentiment-fr", title="French review sentiment",
              body="Sentiment of French product reviews.", license="mit", language=["fr"],
              pipeline_tag="text-classification")
+    reviews = tmp_path / "datasets" / "de-reviews"
+    reviews.mkdir(parents=True)
+    (reviews / "README.md").write_text(
+        "---\nlicense: cc-by-4.0\nlanguage: [de]\ntask_categories: [text-classification]\n"
+        "---\n\n# German shop reviews\n\n120,000 reviews from German online shops with "
+        "their star ratings.\n")
+    (reviews / "data.csv").write_text("text,label\ngut,positive\n")
     st = Store.open(home=tmp_path / "home")
     st.create_repo("zoo").put(root, "models", message="zoo")
+    st.repo("zoo").put(reviews, "datasets/de-reviews", message="reviews")
     yield st
     st.close()
 
@@ -87,6 +104,16 @@ def test_language_and_licence_in_words_are_soft_facets(store: Store) -> None:
     assert hits[0].why["signals"] == {"language": "match", "license_family": "permissive"}
     # a soft facet: the non-commercial German one still shows, below the permissive one
     assert top.index("stimmung-de-nc") > 0
+
+
+def test_a_dataset_ranks_below_the_model_unless_data_is_asked_for(store: Store) -> None:
+    hits = store.search("classify the sentiment of German product reviews", k=5)
+    top = names(hits)
+    assert top.index("stimmung-de") < top.index("de-reviews"), top
+    data = store.search("dataset of German shop reviews", k=5)
+    assert names(data)[0] == "de-reviews", names(data)
+    assert "kind" not in data[0].why.get("signals", {})
+    assert hits[top.index("de-reviews")].why["signals"]["kind"] == "mismatch"
 
 
 def test_rrf_fusion_is_still_available(store: Store) -> None:

@@ -68,6 +68,8 @@ class SearchParams:
     lineage_weight: float = 0.4
     #: ... taken off the named model itself when its relatives are asked for
     anchor_penalty: float = 0.15
+    #: ... taken off a card of the other kind than the query asks for (dataset / model)
+    kind_weight: float = 0.05
     #: score fusion: hits below this score are dropped (a query nothing answers: no hits)
     min_score: float = 0.33
 
@@ -430,6 +432,9 @@ class Searcher:
                 if fit:
                     s += p.license_weight * fit
                     signals["license_family"] = fam
+            if p.kind_weight and card.kind in ("model", "dataset") and card.kind != intent.kind:
+                s -= p.kind_weight
+                signals["kind"] = "mismatch"
             if cid in related:
                 s += p.lineage_weight * related[cid]
                 signals["lineage"] = intent.lineage

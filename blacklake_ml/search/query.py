@@ -33,6 +33,15 @@ _PERMISSIVE_WANT = re.compile(
 #: ... unless it says non-commercial is fine
 _NONCOMMERCIAL_OK = re.compile(r"\bnon[- ]?commercial\b|\bresearch[- ]only\b", re.IGNORECASE)
 
+#: a query asking for data rather than for a model that does something. Without one of these
+#: words a dataset matching the query is usually some model's training data, which people
+#: grade below the model. Words for a model's *input* ("transcripts", "recordings") do not
+#: count: "summarise our stand-up transcripts" wants a model.
+_DATA_WANT = re.compile(
+    r"\b(datasets?|data ?sets?|corpus|corpora|benchmarks?|training (data|set)|"
+    r"eval(uation)? (data|set|suite)|annotated|labell?ed (data|examples|images|audio|text))\b",
+    re.IGNORECASE)
+
 #: "X's descendants": fine-tunes, quantizations, adapters, distillations, merges of X
 _CHILDREN = re.compile(
     r"\b(variants?|versions?|fine[- ]?tun\w*|finetun\w*|adapters?|lora|quanti[sz]\w*|"
@@ -56,6 +65,8 @@ class QueryIntent:
     permissive: bool = False
     #: "children" (descendants of a named model), "parents" (what it came from) or ""
     lineage: str = ""
+    #: "dataset" when the query asks for data, else "model"
+    kind: str = "model"
     #: the query's word tokens (lower-cased), for matching a named model
     tokens: tuple[str, ...] = field(default_factory=tuple)
 
@@ -72,7 +83,8 @@ def read_intent(query: str) -> QueryIntent:
         lineage = "parents"
     elif _CHILDREN.search(query):
         lineage = "children"
-    return QueryIntent(frozenset(langs), permissive, lineage, toks)
+    kind = "dataset" if _DATA_WANT.search(query) else "model"
+    return QueryIntent(frozenset(langs), permissive, lineage, kind, toks)
 
 
 _NAME_SPLIT = re.compile(r"[-_.\s/]+")
