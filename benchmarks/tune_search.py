@@ -36,6 +36,7 @@ GRIDS: dict[str, dict[str, Sequence[Any]]] = {
               "lineage_weight": [0.15, 0.25], "language_weight": [0.05, 0.1]},
     "wide": {"keyword_weight": [0.35, 0.5, 0.7, 1.0], "min_score": [0.26, 0.3, 0.34, 0.38],
              "lineage_weight": [0.25, 0.4], "anchor_penalty": [0.15, 0.3]},
+    "floor": {"min_score": [0.3, 0.33, 0.36, 0.4, 0.45], "hit_floor": [0.0, 0.15, 0.2, 0.25, 0.3, 0.33]},
     "kind": {"kind_weight": [0.0, 0.05, 0.1, 0.15, 0.2, 0.3], "min_score": [0.3, 0.33, 0.36]},
     "full": {"keyword_weight": [0.1, 0.2, 0.3, 0.4], "min_score": [0.34, 0.38, 0.42, 0.46, 0.5],
              "lineage_weight": [0.1, 0.2, 0.3], "language_weight": [0.0, 0.05, 0.1],

@@ -70,8 +70,10 @@ class SearchParams:
     anchor_penalty: float = 0.15
     #: ... taken off a card of the other kind than the query asks for (dataset / model)
     kind_weight: float = 0.05
-    #: score fusion: hits below this score are dropped (a query nothing answers: no hits)
+    #: score fusion: a query whose best hit scores below this returns nothing (abstains)
     min_score: float = 0.33
+    #: ... and once it answers, hits below this score are left out of the list
+    hit_floor: float = 0.2
 
 
 @dataclass
@@ -441,7 +443,7 @@ class Searcher:
             elif cid == anchor and related:
                 s -= p.anchor_penalty
                 signals["lineage"] = "named model"
-            if s < p.min_score:
+            if s < p.hit_floor:
                 continue
             why: dict[str, Any] = {"matched_terms": matched,
                                    "keyword_evidence": round(evidence, 3)}
@@ -455,6 +457,11 @@ class Searcher:
                 why["similarity"] = round(sim[cid], 4)
             scored.append((s, cid, why))
         scored.sort(key=lambda x: (-x[0], x[1]))
+        if scored and scored[0][0] < p.min_score:
+            # Whether anything answers is the best hit's call; how far down the list goes
+            # is hit_floor's (an absolute cut per hit would drop the right answer of a
+            # paraphrase that shares no word with its card, with the wrong ones).
+            return []
         hits: list[SearchHit] = []
         seen: dict[tuple[str, str, str], SearchHit] = {}
         for s, cid, why in scored:
