@@ -462,25 +462,12 @@ class Searcher:
             # is hit_floor's (an absolute cut per hit would drop the right answer of a
             # paraphrase that shares no word with its card, with the wrong ones).
             return []
-        hits: list[SearchHit] = []
-        seen: dict[tuple[str, str, str], SearchHit] = {}
+        hits = _HitList(k, flts)
         for s, cid, why in scored:
             card = cards[cid]
-            key = (card.repo, card.path, card.object_id)
-            if key in seen:
-                seen[key].refs.append(card.ref)
-                continue
-            if flts:
-                why["facets"] = {f.key: list(f.values) if f.values else
-                                 {"min": f.low, "max": f.high} for f in flts}
-            hit = _hit(card, s, why)
-            seen[key] = hit
-            hits.append(hit)
-            if len(hits) >= k:
+            if not hits.merged(card) and hits.add(card, s, why):
                 break
-        for h in hits:
-            h.refs.sort()
-        return hits
+        return hits.done()
 
     def _fuse(self, terms: list[str], freqs: tuple[int, dict[str, int]],
               bm25: list[tuple[int, float]],
@@ -519,8 +506,7 @@ class Searcher:
             scores[cid] = scores.get(cid, 0.0) + p.bm25_weight / (p.rrf_k + r)
         for cid, r in de_rank.items():
             scores[cid] = scores.get(cid, 0.0) + p.dense_weight / (p.rrf_k + r)
-        hits: list[SearchHit] = []
-        seen: dict[tuple[str, str, str], SearchHit] = {}
+        hits = _HitList(k, flts)
         for cid in sorted(scores, key=lambda c: -scores[c]):
             hit_card = cards.get(cid)
             if hit_card is None:
@@ -532,28 +518,18 @@ class Searcher:
             strong_dense = similarity is not None and similarity >= p.min_similarity
             if not (strong_text or strong_dense):
                 continue
-            key = (card.repo, card.path, card.object_id)
-            if key in seen:
-                seen[key].refs.append(card.ref)
+            if hits.merged(card):
                 continue
             why: dict[str, Any] = {"matched_terms": matched.get(cid, []),
                                    "keyword_evidence": round(evidence.get(cid, 0.0), 3)}
-            if flts:
-                why["facets"] = {f.key: list(f.values) if f.values else
-                                 {"min": f.low, "max": f.high} for f in flts}
             if cid in bm_rank:
                 why["bm25_rank"] = bm_rank[cid]
             if similarity is not None:
                 why["dense_rank"] = de_rank[cid]
                 why["similarity"] = round(similarity, 4)
-            hit = _hit(card, scores[cid], why)
-            seen[key] = hit
-            hits.append(hit)
-            if len(hits) >= k:
+            if hits.add(card, scores[cid], why):
                 break
-        for h in hits:
-            h.refs.sort()
-        return hits
+        return hits.done()
 
 
 #: terms in more than this share of cards are left out of the BM25 match (their idf is near
@@ -573,6 +549,41 @@ def match_terms(terms: list[str], n_docs: int, df: Mapping[str, int]) -> list[st
     if not keep:
         keep = sorted(present, key=lambda t: df[t])[:2]
     return keep
+
+
+class _HitList:
+    """The hits of one query in rank order, one per content at a path: the same content on
+    another ref joins the first hit's ``refs`` instead of a hit of its own."""
+
+    def __init__(self, k: int, flts: Sequence[Filter]) -> None:
+        self.k = k
+        self.facets = {f.key: list(f.values) if f.values else {"min": f.low, "max": f.high}
+                       for f in flts}
+        self.hits: list[SearchHit] = []
+        self._seen: dict[tuple[str, str, str], SearchHit] = {}
+
+    def merged(self, card: CardRow) -> bool:
+        """True (and ``card``'s ref recorded) if its content already has a hit."""
+        hit = self._seen.get((card.repo, card.path, card.object_id))
+        if hit is None:
+            return False
+        hit.refs.append(card.ref)
+        return True
+
+    def add(self, card: CardRow, score: float, why: dict[str, Any]) -> bool:
+        """Append ``card``'s hit (with the query's facets in ``why``); True once k are in."""
+        if self.facets:
+            why["facets"] = dict(self.facets)
+        hit = _hit(card, score, why)
+        self._seen[(card.repo, card.path, card.object_id)] = hit
+        self.hits.append(hit)
+        return len(self.hits) >= self.k
+
+    def done(self) -> list[SearchHit]:
+        """The hits, each one's refs sorted."""
+        for h in self.hits:
+            h.refs.sort()
+        return self.hits
 
 
 def _hit(card: CardRow, score: float, why: dict[str, Any]) -> SearchHit:
