@@ -3,8 +3,12 @@
 Every error a user can cause or meet derives from :class:`BlacklakeError` and, where one fits,
 from the matching builtin too (``PathNotFound`` is a ``FileNotFoundError``), so callers can
 catch either. Vendor errors (SQLAlchemy, fsspec/botocore) are translated once, at the
-storage and catalog boundaries; the CLI and HTTP layers map this hierarchy to exit codes and
-status codes in one place each.
+storage and catalog boundaries.
+
+Each class carries its CLI exit code (``exit_code``) and its HTTP status (``http_status``)
+as class attributes, inherited by subclasses unless they set their own: the CLI exits with
+``exc.exit_code``, and the HTTP layers (the gateway and the Jupyter server extension) answer
+with ``exc.http_status``, so the mapping lives here, once, and both servers agree.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ class BlacklakeError(Exception):
 
     #: Process exit code the CLI uses for this error kind.
     exit_code: int = 1
+    #: HTTP status the gateway and the Jupyter extension answer with for this error kind.
+    http_status: int = 500
 
 
 # -- bad input ------------------------------------------------------------------------------
@@ -24,6 +30,7 @@ class InvalidInput(BlacklakeError, ValueError):
     """The caller passed something malformed; nothing was changed."""
 
     exit_code = 2
+    http_status = 400
 
 
 class InvalidName(InvalidInput):
@@ -58,6 +65,9 @@ class InvalidVersion(InvalidInput):
 class AmbiguousRef(InvalidInput):
     """A commit id prefix matches more than one commit."""
 
+    # 400 like the rest of bad input (not 300 Multiple Choices: the candidates are commits,
+    # not representations of one resource); HTTP bodies list them as ``candidates``.
+
     def __init__(self, prefix: str, candidates: Iterable[str]) -> None:
         self.candidates = sorted(candidates)
         shown = ", ".join(c[:12] for c in self.candidates[:5])
@@ -69,6 +79,7 @@ class NotFound(BlacklakeError, LookupError):
     """Something named by the caller does not exist."""
 
     exit_code = 3
+    http_status = 404
 
 
 class RepoNotFound(NotFound):
@@ -86,9 +97,15 @@ class PathNotFound(NotFound, FileNotFoundError):
 class ObjectNotFound(NotFound, FileNotFoundError):
     """An object the store should hold is missing: the store is damaged (run ``fsck``)."""
 
+    # A NotFound (exit code 3), but nothing the caller named is missing: the store is damaged,
+    # a server-side failure, so 500 and not 404 (a client must not read it as "no such file").
+    http_status = 500
+
 
 class NoHistory(NotFound):
     """A rollback or roll-forward has no earlier (or undone) state to go to."""
+
+    # 404 (inherited): the state asked for does not exist; nothing was changed.
 
 
 class EnvironmentNotFound(NotFound):
@@ -100,6 +117,7 @@ class AlreadyExists(BlacklakeError, FileExistsError):
     """Creating something whose name is taken."""
 
     exit_code = 4
+    http_status = 409
 
 
 class RepoExists(AlreadyExists):
@@ -113,12 +131,16 @@ class RefExists(AlreadyExists):
 class DirectoryNotEmpty(AlreadyExists):
     """``checkout`` into a non-empty directory without ``force``."""
 
+    # 409 (inherited): the target's current state conflicts with the request; retrying with
+    # ``force`` (or into an empty directory) succeeds.
+
 
 # -- concurrency and merging ----------------------------------------------------------------
 class ConflictError(BlacklakeError):
     """Two changes touch the same paths; ``paths`` lists them."""
 
     exit_code = 5
+    http_status = 409
 
     def __init__(self, message: str, paths: Iterable[str] = ()) -> None:
         self.paths = sorted(set(paths))
@@ -136,6 +158,9 @@ class CommitConflict(ConflictError):
 class RefMoved(BlacklakeError):
     """Compare-and-swap on a ref lost the race (internal; retried or turned into a conflict)."""
 
+    # 409 like the conflicts: a concurrent writer won; retrying the request succeeds.
+    http_status = 409
+
 
 class RefConflict(ConflictError):
     """A compare-and-swap the caller asked for failed: the alias (or deployment history) is no
@@ -145,12 +170,18 @@ class RefConflict(ConflictError):
 class ObjectsVanished(BlacklakeError):
     """Objects this commit deduplicated against were collected by a concurrent ``gc``."""
 
+    # 409: lost a race with a concurrent gc (the store is fine, unlike ObjectNotFound); retrying
+    # the request succeeds.
+    http_status = 409
+
 
 # -- limits ---------------------------------------------------------------------------------
 class QuotaExceeded(BlacklakeError):
     """The commit would take the repository past its size or file-count quota."""
 
     exit_code = 6
+    # 413 Content Too Large: what was sent would not fit the repository's quota.
+    http_status = 413
 
 
 # -- damage and environment -----------------------------------------------------------------
@@ -176,6 +207,8 @@ class MissingDependency(BlacklakeError, ImportError):
     """An optional dependency is needed; the message names the pip extra that brings it."""
 
     exit_code = 9
+    # 501 Not Implemented: this server lacks the feature until the pip extra is installed.
+    http_status = 501
 
     def __init__(self, what: str, extra: str) -> None:
         super().__init__(
@@ -186,6 +219,9 @@ class Cancelled(BlacklakeError):
     """The operation was cancelled (Ctrl-C); nothing was committed."""
 
     exit_code = 130
+    # 503 Service Unavailable: the server gave up on the request (interrupt, shutdown) with
+    # nothing committed, so a client may retry; not a bug (500) nor the client's fault (4xx).
+    http_status = 503
 
 
 # -- warnings -------------------------------------------------------------------------------

@@ -14,9 +14,12 @@ authenticated or not, can make it hold more than ``1 + workers`` threads) — wi
   path that clients which cannot send headers (W&B HTTP references) can use;
 * routes as ``(method, regex, handler)``; a handler gets a :class:`Request` and answers with
   :meth:`Request.send`, :meth:`Request.send_json` or :meth:`Request.send_stream`;
-* errors: a :class:`~blacklake_ml.errors.BlacklakeError` from a handler becomes its HTTP status
-  (404 for not-found errors, 400 for bad input, 409 for conflicts) with a JSON body; anything
-  else is a 500 that is logged, never a traceback on the wire;
+* errors: a :class:`~blacklake_ml.errors.BlacklakeError` from a handler becomes its class's
+  ``http_status`` (the one mapping of :mod:`blacklake_ml.errors`, shared with the Jupyter
+  extension: 400 bad input, 404 not found, 409 taken names, conflicts and lost races, 413
+  quota, 500 a damaged store or failing backend, 501 a missing optional dependency, 503
+  cancelled) with a JSON body; anything else is a 500 that is logged, never a traceback on
+  the wire;
 * ``Range`` parsed strictly (:mod:`blacklake_ml.gateway.ranges`): one byte range answered
   ``206``, an unsatisfiable or malformed one ``416`` with ``Content-Range: bytes */SIZE``,
   several ranges or an unknown unit ignored (the whole body).
@@ -40,12 +43,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import orjson
 from typing_extensions import Self
 
-from blacklake_ml.errors import (
-    BlacklakeError,
-    ConflictError,
-    InvalidInput,
-    NotFound,
-)
+from blacklake_ml.errors import BlacklakeError, InvalidInput
 from blacklake_ml.gateway import ranges
 from blacklake_ml.gateway.listener import Connection, Limits, Listener, SocketWriter
 
@@ -93,14 +91,8 @@ def sign_path(token: str, path: str) -> str:
 
 
 def status_for(exc: BlacklakeError) -> int:
-    """The HTTP status a store error maps to."""
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, ConflictError):
-        return 409
-    if isinstance(exc, InvalidInput):
-        return 400
-    return 500
+    """The HTTP status a store error maps to: its class's ``http_status``."""
+    return exc.http_status
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:

@@ -1,11 +1,13 @@
 """The one place where exceptions become HTTP responses.
 
 Every handler of the extension ends in :func:`error_response` when something fails, so a
-status code and body shape are decided here and nowhere else:
+status code (read from the error's class) and body shape are decided here and nowhere else
+in the extension:
 
-* :class:`~blacklake_ml.errors.BlacklakeError` subclasses map to a status by kind (bad input
-  400, missing 404, taken 409, conflicts 409 with the conflicting paths, quota 413, missing
-  optional dependency 501, damaged store or failing backend 500) with the error's own
+* a :class:`~blacklake_ml.errors.BlacklakeError` answers with its class's ``http_status``
+  (set in :mod:`blacklake_ml.errors`, shared with the gateway: bad input 400, missing 404,
+  taken 409, conflicts 409 with the conflicting paths, quota 413, missing optional
+  dependency 501, cancelled 503, damaged store or failing backend 500) with the error's own
   message, which is written for users and safe to show once credentials are masked
   (:func:`~blacklake_ml.core.redact.redact`: a catalog URL in a ``CatalogError`` must not
   reach the browser with its password, whoever built the message);
@@ -25,38 +27,7 @@ from typing import Any
 from tornado.web import HTTPError
 
 from blacklake_ml.core.redact import redact
-from blacklake_ml.errors import (
-    AlreadyExists,
-    AmbiguousRef,
-    BlacklakeError,
-    CatalogError,
-    ConflictError,
-    CorruptObject,
-    InvalidInput,
-    MissingDependency,
-    NotFound,
-    ObjectNotFound,
-    ObjectsVanished,
-    QuotaExceeded,
-    RefMoved,
-    StorageError,
-)
-
-#: First match wins (so the more specific classes come first).
-STATUS_BY_ERROR: tuple[tuple[type[BlacklakeError], int], ...] = (
-    (ObjectNotFound, 500),  # a NotFound, but it means the store is damaged
-    (InvalidInput, 400),
-    (NotFound, 404),
-    (AlreadyExists, 409),
-    (ConflictError, 409),  # MergeConflict, CommitConflict, RefConflict
-    (RefMoved, 409),
-    (ObjectsVanished, 409),  # a concurrent gc; retrying succeeds
-    (QuotaExceeded, 413),
-    (MissingDependency, 501),
-    (CorruptObject, 500),
-    (StorageError, 500),
-    (CatalogError, 500),
-)
+from blacklake_ml.errors import AmbiguousRef, BlacklakeError, ConflictError
 
 INTERNAL_MESSAGE = "internal error in the BlackLake server extension (details are in the " \
     "Jupyter server log)"
@@ -66,9 +37,8 @@ def status_for(exc: BaseException) -> int:
     """The HTTP status for an exception (500 for anything unexpected)."""
     if isinstance(exc, HTTPError):
         return exc.status_code
-    for cls, status in STATUS_BY_ERROR:
-        if isinstance(exc, cls):
-            return status
+    if isinstance(exc, BlacklakeError):
+        return exc.http_status
     return 500
 
 
