@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -30,14 +30,13 @@ from blacklake_ml.catalog.search_fts import (
     query_words,
     sqlite_ids_clause,
 )
+from blacklake_ml.catalog.sql_tx import SqlTransactions
 
-if TYPE_CHECKING:
-    from blacklake_ml.catalog.sql import SqlCatalog
 
 class SqlSearchIndex(RankedFulltext, SearchIndex):
     """Search tables in an :class:`~blacklake_ml.catalog.sql.SqlCatalog`."""
 
-    def __init__(self, catalog: SqlCatalog) -> None:
+    def __init__(self, catalog: SqlTransactions) -> None:
         self._cat = catalog
         self._sqlite = catalog.is_sqlite
 

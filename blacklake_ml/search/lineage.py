@@ -33,8 +33,8 @@ from blacklake_ml.core.names import join_path
 from blacklake_ml.core.objects import TreeEntry
 from blacklake_ml.core.uri import BlacklakeURI
 from blacklake_ml.errors import InvalidInput, NotFound, PathNotFound
+from blacklake_ml.search.chunk_sharing import shared_chunks
 from blacklake_ml.search.indexer import Indexer
-from blacklake_ml.search.similar import similar
 from blacklake_ml.search.sketch import SKETCH_MIN_SIZE
 from blacklake_ml.search.text import as_list
 from blacklake_ml.service.trees import lookup, walk_files
@@ -348,9 +348,9 @@ class _Builder:
         if file_node is None:
             return
         g.edge(center, file_node, "contains")
-        for hit in similar(self.store, file_node, limit=MAX_SIMILAR):
-            if hit.relation not in ("identical", "shares-chunks"):
-                continue  # card lineage is followed by `declared`, `depth` levels deep
+        # only the chunk half of `similar`: card lineage is followed by `declared`, `depth`
+        # levels deep
+        for hit in shared_chunks(self.store, file_node, limit=MAX_SIMILAR):
             hu = self._same_file_elsewhere(BlacklakeURI.parse(hit.uri), r.name, commit, u.ref)
             owner = self._card_holding(hu)
             if owner is not None and owner.path == hu.path:  # the file is the asset

@@ -21,27 +21,26 @@ several runs), and their lineage is recorded when the run next touches BlackLake
 artifact to a ``blacklake://`` location, calls :func:`use` / ``log_input``) or on
 :func:`sync_run`. :func:`clear_inputs` forgets the ambient reads (start a fresh
 experiment in the same process). The registry keeps at most :data:`MAX_AMBIENT` ambient
-reads, oldest dropped, and is not used inside ``mlflow server`` (it has no runs of its own).
+reads, oldest dropped, and is not used inside ``mlflow server`` (it has no runs of its own);
+it lives in :mod:`.reads`, which :mod:`.recording` reads too.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from blacklake_ml.core.uri import BlacklakeURI
 from blacklake_ml.errors import PathNotFound
-from blacklake_ml.integrations.mlflow import tracking
+from blacklake_ml.integrations.mlflow import reads, recording, tracking
 
 if TYPE_CHECKING:
     from blacklake_ml.api import Store
 
 _log = logging.getLogger(__name__)
-MAX_AMBIENT = 256
-MAX_PER_RUN = 1024
+MAX_AMBIENT = reads.MAX_AMBIENT
+MAX_PER_RUN = reads.MAX_PER_RUN
 
 
 @dataclass(frozen=True)
@@ -87,45 +86,19 @@ def pin(store: Store, uri: str) -> PinnedInput:
                        object_id=entry.id, size=entry.size, sha256=sha)
 
 
-_lock = threading.Lock()
-_ambient: OrderedDict[str, PinnedInput] = OrderedDict()
-_by_run: dict[str, OrderedDict[str, PinnedInput]] = {}
-
-
 def notice(inp: PinnedInput, run_id: str | None) -> None:
     """Remember a read (for ``run_id``, or ambient when None)."""
-    if tracking.in_tracking_server():
-        return
-    with _lock:
-        if run_id is None:
-            _ambient.pop(inp.pinned, None)
-            _ambient[inp.pinned] = inp
-            while len(_ambient) > MAX_AMBIENT:
-                _ambient.popitem(last=False)
-        else:
-            reads = _by_run.setdefault(run_id, OrderedDict())
-            reads[inp.pinned] = inp
-            while len(reads) > MAX_PER_RUN:
-                reads.popitem(last=False)
+    reads.remember(inp.pinned, run_id)
 
 
-def ambient() -> list[str]:
-    """Pinned URIs read with no run active, oldest first."""
-    with _lock:
-        return list(_ambient)
-
-
-def reads_of(run_id: str) -> list[str]:
-    """Pinned URIs read while ``run_id`` was active in this process."""
-    with _lock:
-        return list(_by_run.get(run_id, ()))
+#: pinned URIs read with no run active, oldest first; and those read while a run was active
+ambient = reads.ambient
+reads_of = reads.reads_of
 
 
 def clear_inputs() -> None:
     """Forget every noticed read (ambient and per run)."""
-    with _lock:
-        _ambient.clear()
-        _by_run.clear()
+    reads.clear()
 
 
 def use(uri: str, *, store: Store | None = None, tracking_uri: str | None = None) -> str:
@@ -151,7 +124,6 @@ def sync_run(run_id: str, *, store: Store | None = None,
     """Bring run ``run_id`` up to date with what it read: its ``blacklake.inputs`` tag
     lists the ambient reads and its own, and ``input --consumed--> run`` is recorded for
     those plus its ``blacklake://`` datasets (``log_input``). Returns the input URIs."""
-    from blacklake_ml.integrations.mlflow import recording
     from blacklake_ml.integrations.mlflow.session import get_store
 
     st = store or get_store()

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from blacklake_ml.errors import BlacklakeError
-from blacklake_ml.integrations.mlflow import tracking
+from blacklake_ml.integrations.mlflow import reads, tracking
 
 if TYPE_CHECKING:
     from blacklake_ml.api import Store
@@ -56,10 +56,8 @@ def record_run(store: Store, facts: tracking.RunFacts, *, outputs: Iterable[str]
                output_label: str | None = None) -> list[str]:
     """Record the run with all its known inputs and the given outputs; returns the input
     URIs. Never raises for lineage trouble (see the module docstring)."""
-    from blacklake_ml.integrations.mlflow import inputs
-
     uris = list(dict.fromkeys([*facts.tagged_inputs, *facts.dataset_uris,
-                               *inputs.reads_of(facts.run_id)]))
+                               *reads.reads_of(facts.run_id)]))
     try:
         run = run_node(store, facts)
         ins = stored_nodes(store, uris)
