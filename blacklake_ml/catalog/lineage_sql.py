@@ -14,10 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from blacklake_ml.catalog import lineage_schema as ls
 from blacklake_ml.catalog.batches import chunks as _chunks
 from blacklake_ml.catalog.lineage_base import Direction, EdgeRow, EdgeSpec, LineageIndex, NodeRow
+from blacklake_ml.core.retry import LOST, Lost, retry_cas
 from blacklake_ml.errors import CatalogError, InvalidInput
 
 if TYPE_CHECKING:
-    from blacklake_ml.catalog.sql import SqlCatalog
+    # what this index needs of SqlCatalog (which imports this module): a protocol, not the class
+    from blacklake_ml.catalog.sql_tx import SqlTransactions as SqlCatalog
 
 #: a concurrent writer inserting the same node key makes our insert fail; try again
 _RETRIES = 5
@@ -41,15 +43,16 @@ class SqlLineageIndex(LineageIndex):
         self.catalog = catalog
 
     def record(self, nodes: Sequence[NodeRow], edges: Sequence[EdgeSpec]) -> int:
-        for attempt in range(_RETRIES):
+        def attempt() -> int | Lost:
             try:
                 with self.catalog._tx(write=True) as conn:
                     ids = self._upsert(conn, nodes)
                     return self._add_edges(conn, ids, edges)
-            except IntegrityError:
-                if attempt == _RETRIES - 1:
-                    raise CatalogError("lineage: lost a race on node keys five times") from None
-        raise AssertionError("unreachable")
+            except IntegrityError:  # rolled back; the next try finds their node and updates it
+                return LOST
+
+        return retry_cas(attempt, attempts=_RETRIES, wait=None, give_up=lambda: CatalogError(
+            "lineage: lost a race on node keys five times"))
 
     def _upsert(self, conn: Connection, nodes: Sequence[NodeRow]) -> dict[str, int]:
         n = ls.lineage_nodes

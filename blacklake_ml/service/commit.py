@@ -9,10 +9,8 @@ point leaves either the old ref (plus unreferenced objects for ``gc``) or the ne
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -20,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import Self
 
 from blacklake_ml.catalog import BlobRow, CommitBatch, CommitRow
+from blacklake_ml.core.collector import collector_paused
 from blacklake_ml.core.ids import Kind
 from blacklake_ml.core.names import (
     join_path,
@@ -30,6 +29,7 @@ from blacklake_ml.core.names import (
 )
 from blacklake_ml.core.objects import FILE, Commit, FileManifest, TreeEntry
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
+from blacklake_ml.core.retry import LOST, MAX_ATTEMPTS, Lost, retry_cas
 from blacklake_ml.errors import (
     CommitConflict,
     InvalidInput,
@@ -42,7 +42,6 @@ from blacklake_ml.service.ingest import Ingestor
 from blacklake_ml.service.localtree import scan_dir
 from blacklake_ml.service.objectdb import EMPTY_TREE_ID, ObjectDB
 from blacklake_ml.service.packs import PackWriter
-from blacklake_ml.service.retry import MAX_ATTEMPTS, backoff
 from blacklake_ml.service.trees import Root, TreeBuilder, lookup
 
 if TYPE_CHECKING:
@@ -143,19 +142,6 @@ def _same_content_id(odb: ObjectDB, base_tree: str, path: str, fid: str,
     return old.id if odb.file(old.id).same_content(manifest) else fid
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while contents are stored: ingest allocates millions of
-    small acyclic objects (chunk ids, manifests), and each collection walks them all."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 @dataclass
 class _Put:
     path: str
@@ -254,13 +240,14 @@ class Transaction:
         puts = list(self._puts.values())
         with PackWriter(store.storage, store.catalog,
                         on_published=store.odb.remember_locations) as writer:
-            ingestor = Ingestor(store.catalog, writer, store.chunker, self.progress)
+            ingestor = Ingestor(store.catalog, writer, store.chunker, self.progress,
+                                remember_chunk=store.odb.remember_chunk)
             try:
                 total = sum(p.size for p in puts)
                 self.progress.start(total, "B", f"storing {len(puts)} files")
                 from_disk = [p for p in puts if p.local is not None]
                 from_mem = [p for p in puts if p.local is None]
-                with _collector_paused():
+                with collector_paused():
                     stored = ingestor.store_paths([p.local for p in from_disk],  # type: ignore[misc]
                                                   [p.size for p in from_disk])
                     stored += ingestor.store_bytes([p.data for p in from_mem])  # type: ignore[misc]
@@ -279,15 +266,19 @@ class Transaction:
                 changes[path] = None
             parent = self.base
             rebased = 0
-            for attempt in range(MAX_ATTEMPTS):
+
+            def attempt() -> CommitResult | Lost:
+                # Each try applies the change set to the current parent; a lost race on the
+                # branch rebases onto the new head unless the concurrent commit touched the
+                # same paths (then it is a conflict: never silently overwrite theirs).
+                nonlocal parent, rebased
                 head = store.odb.commit(parent)
                 root = TreeBuilder(store.odb, writer).apply(head.tree, changes)
                 if root.id == head.tree and not allow_empty:
                     writer.flush()
-                    self.result = CommitResult(parent, ingestor.files, ingestor.bytes,
-                                               writer.bytes_written, created=False,
-                                               parents=head.parents)
-                    return self.result
+                    return CommitResult(parent, ingestor.files, ingestor.bytes,
+                                        writer.bytes_written, created=False,
+                                        parents=head.parents)
                 try:
                     cid = publish(repo, self.branch, parent, root, (parent,), self.message,
                                   writer=writer, meta=self.meta, author=self.author,
@@ -304,14 +295,13 @@ class Transaction:
                             f"paths: {', '.join(sorted(clash)[:10])}", clash) from None
                     parent = moved_to
                     rebased += 1
-                    backoff(attempt)
-                    continue
-                self.result = CommitResult(cid, ingestor.files, ingestor.bytes,
-                                           writer.bytes_written, rebased=rebased,
-                                           parents=(parent,))
-                return self.result
-        raise CommitConflict(f"gave up after {MAX_ATTEMPTS} lost races on {self.branch!r}",
-                             changes.keys())
+                    return LOST
+                return CommitResult(cid, ingestor.files, ingestor.bytes,
+                                    writer.bytes_written, rebased=rebased, parents=(parent,))
+
+            self.result = retry_cas(attempt, give_up=lambda: CommitConflict(
+                f"gave up after {MAX_ATTEMPTS} lost races on {self.branch!r}", changes.keys()))
+            return self.result
 
     def abort(self) -> None:
         """Discard everything staged."""

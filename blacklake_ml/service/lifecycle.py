@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from blacklake_ml.catalog import AliasEvent, DeploymentRow, DeprecationRow, RefRow
 from blacklake_ml.core import semver
 from blacklake_ml.core.names import HEX_RE, validate_ref_name
+from blacklake_ml.core.retry import LOST, MAX_ATTEMPTS, Lost, retry_cas
 from blacklake_ml.errors import (
     DeprecatedModelWarning,
     EnvironmentNotFound,
@@ -55,7 +56,6 @@ from blacklake_ml.errors import (
     RefMoved,
     RefNotFound,
 )
-from blacklake_ml.service.retry import MAX_ATTEMPTS, backoff
 
 if TYPE_CHECKING:
     from blacklake_ml.service.repo import Repo
@@ -294,7 +294,10 @@ def set_alias(repo: Repo, name: str, ref: str, *, expected: str | None = None,
     exp = _expected_commit(repo, expected) if expected is not None else None
     target = repo._existing_commit(ref)
     catalog = repo.store.catalog
-    for attempt in range(MAX_ATTEMPTS):
+
+    def attempt() -> AliasEvent | None | Lost:
+        # Each try re-reads the alias: a move that lost the race to a concurrent one is
+        # retried from where that one left it (unless the caller pinned ``expected``).
         row = catalog.get_ref(repo.id, name)
         if row is not None and row.kind != "alias":
             raise RefExists(f"a {row.kind} named {name!r} already exists: an alias cannot "
@@ -316,11 +319,12 @@ def set_alias(repo: Repo, name: str, ref: str, *, expected: str | None = None,
             if exp is not None:
                 raise RefConflict(f"alias {name!r} moved concurrently; nothing changed"
                                   ) from None
-            backoff(attempt)
-            continue
+            return LOST
         repo.store.refs_changed(repo)
         return event
-    raise RefConflict(f"gave up moving alias {name!r} after {MAX_ATTEMPTS} lost races")
+
+    return retry_cas(attempt, give_up=lambda: RefConflict(
+        f"gave up moving alias {name!r} after {MAX_ATTEMPTS} lost races"))
 
 
 def delete_alias(repo: Repo, name: str, *, expected: str | None = None, reason: str = "",
@@ -329,7 +333,9 @@ def delete_alias(repo: Repo, name: str, *, expected: str | None = None, reason: 
     validate_alias_name(name)
     why, who = validate_text(reason, "reason"), actor(repo, by)
     exp = _expected_commit(repo, expected) if expected is not None else None
-    for attempt in range(MAX_ATTEMPTS):
+
+    def attempt() -> AliasEvent | Lost:
+        # As in set_alias: re-read the alias on every try.
         row = _alias_row(repo, name)
         if exp is not None and row.commit != exp:
             raise RefConflict(f"alias {name!r} points at {row.commit[:12]}, not at the "
@@ -342,11 +348,12 @@ def delete_alias(repo: Repo, name: str, *, expected: str | None = None, reason: 
             if exp is not None:
                 raise RefConflict(f"alias {name!r} moved concurrently; nothing changed"
                                   ) from None
-            backoff(attempt)
-            continue
+            return LOST
         repo.store.refs_changed(repo)
         return event
-    raise RefConflict(f"gave up deleting alias {name!r} after {MAX_ATTEMPTS} lost races")
+
+    return retry_cas(attempt, give_up=lambda: RefConflict(
+        f"gave up deleting alias {name!r} after {MAX_ATTEMPTS} lost races"))
 
 
 def alias_history(repo: Repo, name: str) -> list[AliasEvent]:

@@ -26,6 +26,7 @@ from blacklake_ml.core.names import (
 )
 from blacklake_ml.core.objects import TreeEntry
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
+from blacklake_ml.core.retry import LOST, MAX_ATTEMPTS, Lost, retry_cas
 from blacklake_ml.errors import (
     InvalidInput,
     ObjectNotFound,
@@ -40,7 +41,6 @@ from blacklake_ml.service import merge as merging
 from blacklake_ml.service.diff import TreeDiff, diff_trees, entry_json
 from blacklake_ml.service.digests import file_digests
 from blacklake_ml.service.packs import PackWriter
-from blacklake_ml.service.retry import MAX_ATTEMPTS, backoff
 from blacklake_ml.service.trees import Root, lookup, walk_files
 
 if TYPE_CHECKING:
@@ -432,7 +432,9 @@ class Repo:
         """Compute a tree against the branch head and publish it; recompute on lost races."""
         from blacklake_ml.service.commit import CommitResult, publish
 
-        for attempt in range(MAX_ATTEMPTS):
+        def attempt() -> CommitResult | Lost:
+            # Each try computes afresh against the branch head it read: a lost race means
+            # the head moved under us, so the next try recomputes from the new one.
             head = self.branch_head(branch)
             with PackWriter(self.store.storage, self.store.catalog) as writer:
                 outcome = compute(head, writer)
@@ -446,8 +448,7 @@ class Repo:
                         self.store.catalog.update_ref(self.id, branch, head,
                                                       _empty_batch(required=(root,)), root)
                     except RefMoved:
-                        backoff(attempt)
-                        continue
+                        return LOST
                     self.store.refs_changed(self)
                     # No commit is created: the branch now points at an existing one.
                     return CommitResult(root, created=False, fast_forward=True,
@@ -456,10 +457,11 @@ class Repo:
                     cid = publish(self, branch, head, root, parents, message, writer=writer,
                                   meta=meta)
                 except RefMoved:
-                    backoff(attempt)
-                    continue
+                    return LOST
                 return CommitResult(cid, parents=parents)
-        raise RefMoved(f"gave up after {MAX_ATTEMPTS} lost races on {branch!r}")
+
+        return retry_cas(attempt, give_up=lambda: RefMoved(
+            f"gave up after {MAX_ATTEMPTS} lost races on {branch!r}"))
 
     def merge(self, source: str, target: str = "main", *, message: str | None = None,
               strategy: merging.Strategy = None, no_ff: bool = False,
