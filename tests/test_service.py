@@ -702,6 +702,32 @@ def test_read_small_files_verifies_unless_told_the_reader_only_derives_metadata(
         other.close()
 
 
+def test_metadata_reads_take_what_this_process_just_stored_content_reads_the_store(
+        local_store: Store, tmp_path: Path) -> None:
+    """The store handle that put small files keeps their bodies (hashed to get their ids, so
+    right by construction): a metadata read (``verified=False``) takes them from memory, a
+    content read still reads the packs and sees damage there. The put's file objects are
+    known as published by this handle, another handle's are not."""
+    repo = local_store.create_repo("demo")
+    files = {f"d/f{i:02d}.bin": rand(700, seed=200 + i) for i in range(6)}
+    for name, data in files.items():
+        write(tmp_path / "src" / name, data)
+    repo.put(tmp_path / "src", "", message="small")
+    ids = [repo.entry("main", n).id for n in sorted(files)]
+    manifests = [local_store.odb.file(i) for i in ids]
+    assert local_store.odb.published_here(ids) == set(ids)
+    _flip_byte_of(local_store, manifests[2].chunks[0][0])
+    assert local_store.odb.read_small_files(manifests, verified=False) == \
+        [files[n] for n in sorted(files)]
+    with pytest.raises(CorruptObject):
+        local_store.odb.read_small_files(manifests)
+    other = Store.open(tmp_path / "home")
+    try:
+        assert other.odb.published_here(ids) == set()
+    finally:
+        other.close()
+
+
 def test_dir_writer_never_writes_through_a_link_planted_after_the_checks(
         tmp_path: Path) -> None:
     """The writer opens each directory with O_NOFOLLOW relative to its parent, so a link

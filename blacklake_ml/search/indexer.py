@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from blacklake_ml.catalog.search_base import CardDoc, SearchIndex
+from blacklake_ml.core.collector import collector_paused
 from blacklake_ml.core.objects import TreeEntry
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.extract import registry
@@ -92,6 +93,10 @@ class Indexer:
     # -- entry points ------------------------------------------------------------------------
     def sync(self, repo: Repo, progress: Progress = NULL_PROGRESS) -> SyncReport:
         """Bring every branch and tag of ``repo`` up to date in the index."""
+        with collector_paused():
+            return self._sync(repo, progress)
+
+    def _sync(self, repo: Repo, progress: Progress) -> SyncReport:
         report = SyncReport()
         refs = [r for r in self.store.catalog.list_refs(repo.id) if r.kind in INDEXED_KINDS]
         live = {r.name: r for r in refs}
@@ -170,8 +175,12 @@ class Indexer:
         def inside_asset(p: str) -> bool:
             return any(a == "" or p.startswith(a + "/") for a in asset_dirs if a != p)
 
-        # Only directories and known-suffix files ever get cards (see _known).
-        had = self.index.card_keys(repo.id, ref, dirs + sorted(p for p in changed if _known(p)))
+        # Only directories and known-suffix files ever get cards (see _known), and a path
+        # the old tree did not have has none (the index is at the old commit): asking about
+        # 10,000 added files would be a query for nothing.
+        added = set(diff.added)
+        had = self.index.card_keys(repo.id, ref, dirs + sorted(
+            p for p in changed if p not in added and _known(p)))
         remove = [d for d in dirs if d in had and d not in asset_dirs]
         # A changed file that had a card loses it unless a new card replaces it below
         # (removed, now inside an asset, or no longer recognised by any extractor).
@@ -214,7 +223,7 @@ class Indexer:
         # Every changed file is sketched, card or not (weights inside a model folder are
         # exactly what `similar` compares).
         touched = {p: e for p in changed if (e := diff.after(p)) is not None}
-        self._sketch(repo, ref, diff.removed, touched)
+        self._sketch(repo, ref, diff.removed, touched, added)
 
     def _cached(self, object_id: str, key: str, compute: Any, report: SyncReport
                 ) -> dict[str, Any]:
@@ -318,7 +327,11 @@ class Indexer:
             todo.setdefault(f"file:{ex.name}:{ex.version}", []).append((path, e, src, matching))
         cards: list[CardDoc] = []
         for key, group in todo.items():
-            hit = self.index.cached_facts(sorted({e.id for _, e, _, _ in group}), key)
+            # Files this process has just written are new to the store: no facts of them
+            # can be cached, so only the others are looked up.
+            ids = {e.id for _, e, _, _ in group}
+            ids -= odb.published_here(ids)
+            hit = self.index.cached_facts(sorted(ids), key) if ids else {}
             fresh: dict[str, str] = {}
             for path, e, src, matching in group:
                 raw = hit.get(e.id) or fresh.get(e.id)
@@ -342,9 +355,11 @@ class Indexer:
         return cards
 
     def _sketch(self, repo: Repo, ref: str, removed: Iterable[str],
-                files: dict[str, TreeEntry]) -> None:
+                files: dict[str, TreeEntry], added: set[str]) -> None:
         big = {p: e for p, e in files.items() if e.size >= SKETCH_MIN_SIZE}
-        small = [p for p, e in files.items() if e.size < SKETCH_MIN_SIZE]
+        # A small file's row is deleted only where the path had one (it was big before);
+        # an added path had none.
+        small = [p for p, e in files.items() if e.size < SKETCH_MIN_SIZE and p not in added]
         have = self.index.sketched(sorted({e.id for e in big.values()})) if big else set()
         todo = {e.id for e in big.values()} - have
         if todo:

@@ -63,8 +63,11 @@ class Ingestor:
 
     def __init__(self, catalog: Catalog, writer: PackWriter, chunker: Chunker,
                  progress: Progress = NULL_PROGRESS,
-                 cancelled: Callable[[], bool] = lambda: False) -> None:
+                 cancelled: Callable[[], bool] = lambda: False,
+                 remember_chunk: Callable[[str, bytes], None] | None = None) -> None:
         self.catalog = catalog
+        #: told each single-chunk small content with its id (ObjectDB.remember_chunk)
+        self._remember = remember_chunk
         self.writer = writer
         self.chunker = chunker
         self.progress = progress
@@ -228,9 +231,12 @@ class Ingestor:
         hashed = self._hash_many(items)
         missing = self._missing(c.cid for _, _, cuts in hashed for c in cuts)
         out = []
+        remember = self._remember
         for data, sha, cuts in hashed:
             if missing:
                 self._write_cuts(data, cuts, missing)
+            if remember is not None and len(cuts) == 1:
+                remember(cuts[0].cid, data)
             out.append(FileManifest(size=len(data), sha256=sha,
                                     chunks=tuple((c.cid, c.n) for c in cuts)))
             self.progress.advance(len(data))

@@ -95,6 +95,40 @@ class _LRU:
                 self._d.pop(key, None)
 
 
+class _Bodies:
+    """Recently stored small chunk bodies, by id, within a byte budget (oldest dropped).
+
+    Ingest hashed these very bytes to get their ids, so they are verified by construction;
+    reading them back (the search indexer extracting what a put just wrote) costs no
+    locate and no read.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self._d: OrderedDict[str, bytes] = OrderedDict()
+        self._budget = budget
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def put(self, cid: str, body: bytes) -> None:
+        with self._lock:
+            if cid in self._d:
+                return
+            self._d[cid] = body
+            self._size += len(body)
+            while self._size > self._budget:
+                _, old = self._d.popitem(last=False)
+                self._size -= len(old)
+
+    def get(self, cid: str) -> bytes | None:
+        return self._d.get(cid)
+
+
+#: bytes of recently stored small chunks kept for reading back (see _Bodies)
+RECENT_BODIES = 48 * 1024 * 1024
+#: chunks up to this size are kept (a small file is one chunk)
+RECENT_BODY_MAX = 16 * 1024
+
+
 class ObjectDB:
     """Reads objects of one store."""
 
@@ -105,6 +139,8 @@ class ObjectDB:
         self._files = _LRU(20_000)
         self._commits = _LRU(10_000)
         self._locations = _LRU(LOCATION_CACHE)
+        self._published_files = _LRU(LOCATION_CACHE)
+        self._recent = _Bodies(RECENT_BODIES)
 
     # -- raw ------------------------------------------------------------------------------
     def locate_many(self, ids: Iterable[str]) -> dict[str, ObjectLocation]:
@@ -127,8 +163,22 @@ class ObjectDB:
 
     def remember_locations(self, locations: Iterable[ObjectLocation]) -> None:
         """Cache the locations of objects this process just published (a pack's index)."""
+        file_code = Kind.FILE.code
         for loc in locations:
             self._locations.put(loc.id, loc)
+            if loc.kind == file_code:
+                self._published_files.put(loc.id, True)
+
+    def remember_chunk(self, cid: str, body: bytes) -> None:
+        """Keep a small chunk body this process has just hashed (``bytes``: immutable) for
+        reading back without a read; larger bodies are ignored."""
+        if len(body) <= RECENT_BODY_MAX:
+            self._recent.put(cid, body)
+
+    def published_here(self, ids: Iterable[str]) -> set[str]:
+        """The file objects among ``ids`` that this handle published (new to the store when
+        written: nothing derived from their content can be cached anywhere yet)."""
+        return {i for i in ids if self._published_files.get(i) is not None}
 
     def forget_locations(self, ids: Iterable[str]) -> None:
         """Drop cached locations (their pack was found gone: locate them again)."""
@@ -268,16 +318,27 @@ class ObjectDB:
 
         ``verified=False`` skips the hashes, for readers that only derive metadata which
         never stands in for the content (the search indexer's extraction of what a put has
-        just written): every read that returns bytes to a user, a checkout or the safety
-        scanner verifies them."""
+        just written), and takes small chunks this process has just stored from memory
+        (:meth:`remember_chunk`): every read that returns bytes to a user, a checkout or the
+        safety scanner reads the store and verifies them."""
         wanted = {cid: n for m in manifests for cid, n in m.chunks}
-        cids = list(wanted)
+        bodies: dict[str, bytes] = {}
+        if not verified:
+            # Metadata readers take what this process has just stored from memory; readers
+            # of content (checkout) always read the store, so damage there is seen.
+            recent = self._recent.get
+            for cid, n in wanted.items():
+                body = recent(cid)
+                if body is not None and len(body) == n:
+                    bodies[cid] = body
+        cids = [cid for cid in wanted if cid not in bodies]
         locs: dict[str, ObjectLocation] = {}
         for start in range(0, len(cids), LOCATE_BATCH):
             locs.update(self.locate_many(cids[start:start + LOCATE_BATCH]))
-        for cid, n in wanted.items():
-            _chunk_at(locs, cid, n)
-        bodies = self._read_many(list(locs.values()), Kind.CHUNK, check=verified)
+        for cid in cids:
+            _chunk_at(locs, cid, wanted[cid])
+        if locs:
+            bodies.update(self._read_many(list(locs.values()), Kind.CHUNK, check=verified))
         return [bodies[m.chunks[0][0]] if len(m.chunks) == 1
                 else b"".join(bodies[cid] for cid, _ in m.chunks) for m in manifests]
 
