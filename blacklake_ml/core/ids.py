@@ -11,21 +11,12 @@ version (``FORMAT`` below) and recorded in the store's marker file. Whole-file i
 from __future__ import annotations
 
 from enum import Enum
-from typing import NewType
-
 import blake3
 
 from blacklake_ml.errors import CorruptObject
 
 #: Store format: object hash and encoding. Bumped only with a migration.
 FORMAT = {"version": 1, "object_hash": "blake3", "file_digest": "sha256"}
-
-ObjectId = NewType("ObjectId", str)
-ChunkId = NewType("ChunkId", str)
-FileId = NewType("FileId", str)
-TreeId = NewType("TreeId", str)
-CommitId = NewType("CommitId", str)
-
 
 class Kind(str, Enum):
     """Object kinds; the value is the type header written into the hash."""

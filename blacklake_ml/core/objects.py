@@ -8,7 +8,7 @@ immutable values; "changing" a tree makes a new :class:`Tree`.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,12 +145,6 @@ class Tree:
     def __init__(self, rows: list[list[Any]] | None = None) -> None:
         self._rows: list[list[Any]] = rows if rows is not None else []
         self._names: list[str] = [r[0] for r in self._rows]
-
-    @classmethod
-    def from_entries(cls, entries: Iterable[TreeEntry]) -> Tree:
-        """Build a tree from entries in any order (names must be unique)."""
-        rows = sorted((e.row() for e in entries), key=lambda r: r[0])
-        return cls(rows)
 
     def __len__(self) -> int:
         return len(self._rows)

@@ -39,6 +39,3 @@ class BlacklakeURI:
         base = f"{SCHEME}{self.repo}/{self.ref}"
         return f"{base}/{self.path}" if self.path else base
 
-    def with_path(self, path: str) -> BlacklakeURI:
-        """The same repo and ref with another path."""
-        return BlacklakeURI(self.repo, self.ref, normalize_path(path))
