@@ -25,9 +25,11 @@ from sqlalchemy.exc import IntegrityError
 
 from blacklake_ml.catalog import schema as t
 from blacklake_ml.catalog.base import AliasEvent, DeploymentRow, DeprecationRow, RefRow
+from blacklake_ml.core.retry import LOST, Lost, retry_cas
 from blacklake_ml.errors import CatalogError, RefExists, RefMoved, RefNotFound
 
-#: How often an unconditioned write retries after losing a primary-key race.
+#: How often an unconditioned write retries (at once, no backoff) after losing a primary-key
+#: race.
 _RETRIES = 50
 #: ``deprecations.commit_id`` of a repository-wide deprecation (primary keys are NOT NULL).
 _WHOLE_REPO = ""
@@ -188,7 +190,8 @@ class SqlLifecycleMixin:
                           by: str, label: str | None = None, note: str = "",
                           after_seq: int | None = None) -> DeploymentRow:
         d = t.deployments.c
-        for _attempt in range(_RETRIES):
+
+        def attempt() -> DeploymentRow | Lost:
             now = time.time()
             try:
                 with self._tx(write=True) as conn:
@@ -210,8 +213,11 @@ class SqlLifecycleMixin:
                 # A concurrent record took this seq (PostgreSQL; SQLite serialises writers).
                 if after_seq is not None:
                     raise RefMoved(f"deployments to {environment!r} changed") from None
-        raise CatalogError(f"could not record a deployment to {environment!r}: "
-                           f"{_RETRIES} concurrent writers won first")
+                return LOST
+
+        return retry_cas(attempt, attempts=_RETRIES, wait=None, give_up=lambda: CatalogError(
+            f"could not record a deployment to {environment!r}: "
+            f"{_RETRIES} concurrent writers won first"))
 
     def deployment_history(self, repo_id: int, environment: str) -> list[DeploymentRow]:
         d = t.deployments.c
@@ -239,7 +245,8 @@ class SqlLifecycleMixin:
                         ) -> DeprecationRow:
         key = commit or _WHOLE_REPO
         dep = t.deprecations
-        for _attempt in range(_RETRIES):
+
+        def attempt() -> DeprecationRow | Lost:
             now = time.time()
             try:
                 with self._tx(write=True) as conn:
@@ -250,9 +257,10 @@ class SqlLifecycleMixin:
                         sunset=sunset, actor=by, at=now))
                 return DeprecationRow(commit or None, label, reason, sunset, by, now)
             except IntegrityError:
-                continue  # a concurrent deprecation of the same target landed first: replace
-        raise CatalogError(f"could not record the deprecation: {_RETRIES} concurrent writers "
-                           "won first")
+                return LOST  # a concurrent deprecation of the same target landed first: replace
+
+        return retry_cas(attempt, attempts=_RETRIES, wait=None, give_up=lambda: CatalogError(
+            f"could not record the deprecation: {_RETRIES} concurrent writers won first"))
 
     def clear_deprecation(self, repo_id: int, commit: str | None) -> bool:
         dep = t.deprecations

@@ -109,6 +109,3 @@ search_files = sa.Table(
     sa.Column("file_id", sa.String(64), nullable=False),
     sa.Index("ix_search_files_file", "file_id"),
 )
-
-SEARCH_TABLES = (search_heads, search_cards, search_facets, search_vectors, search_changes,
-                 search_facts, search_sketches, search_bands, search_files)

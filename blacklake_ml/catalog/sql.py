@@ -36,7 +36,7 @@ from blacklake_ml.catalog.base import (
 from blacklake_ml.catalog.batches import chunks as _chunks
 from blacklake_ml.catalog.lifecycle_sql import SqlLifecycleMixin, deployed_commits_in
 from blacklake_ml.catalog.lineage_sql import SqlLineageIndex
-from blacklake_ml.catalog.revision import HEAD_REVISION
+from blacklake_ml.catalog.revision import MIGRATIONS, head_revision, script_head
 from blacklake_ml.catalog.search_sql import SqlSearchIndex
 from blacklake_ml.core.redact import redact, redact_url
 from blacklake_ml.errors import (
@@ -212,9 +212,11 @@ class SqlCatalog(SqlLifecycleMixin, Catalog):
         return self.display_url
 
     def migrate(self) -> None:
+        # At the head (every open of an up-to-date catalog): decided without importing
+        # Alembic, from the scripts' text (see catalog/revision.py).
         try:
             with self.engine.connect() as conn:
-                if self._revision(conn) == HEAD_REVISION:
+                if self._revision(conn) == script_head():
                     return
         except SQLAlchemyError as exc:
             raise CatalogError(f"catalog unavailable ({self._where()}): {redact(str(exc))}"
@@ -223,7 +225,7 @@ class SqlCatalog(SqlLifecycleMixin, Catalog):
         from alembic.config import Config
 
         cfg = Config()
-        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        cfg.set_main_option("script_location", str(MIGRATIONS))
         try:
             with self.engine.connect() as conn:
                 conn.info["write"] = True
@@ -231,12 +233,12 @@ class SqlCatalog(SqlLifecycleMixin, Catalog):
                     # Two processes initialising one fresh database must not race.
                     with conn.begin():
                         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242424242)")
-                        if self._revision(conn) != HEAD_REVISION:
+                        if self._revision(conn) != head_revision():
                             cfg.attributes["connection"] = conn
                             command.upgrade(cfg, "head")
                 else:
                     with conn.begin():
-                        if self._revision(conn) != HEAD_REVISION:
+                        if self._revision(conn) != head_revision():
                             cfg.attributes["connection"] = conn
                             command.upgrade(cfg, "head")
         except SQLAlchemyError as exc:

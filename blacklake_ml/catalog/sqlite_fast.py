@@ -39,7 +39,7 @@ from blacklake_ml.catalog.base import (
     RepoRow,
 )
 from blacklake_ml.catalog.batches import chunks
-from blacklake_ml.catalog.revision import HEAD_REVISION
+from blacklake_ml.catalog.revision import script_head
 from blacklake_ml.catalog.search_base import NUMERIC_FACETS, CardRow, Filter, SearchIndex
 from blacklake_ml.catalog.search_fts import (
     STALE_REPOS_SQL,
@@ -173,7 +173,7 @@ class FastSqliteCatalog(Catalog):
 
     def at_head(self) -> bool:
         """Whether the schema is at the revision this version writes."""
-        return self._reads.revision() == HEAD_REVISION
+        return self._reads.revision() == script_head()
 
     # -- lifecycle ------------------------------------------------------------------------
     def migrate(self) -> None:
