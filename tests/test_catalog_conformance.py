@@ -922,25 +922,6 @@ def test_lifecycle_rows_survive_reset_derived_and_go_with_the_repo(cat: Catalog)
     assert cat.current_deployments(again.id) == []
 
 
-def test_head_revision_is_the_newest_migration() -> None:
-    """The revision the fast path trusts is the one the migrations end at."""
-    import re
-
-    from blacklake_ml.catalog.revision import HEAD_REVISION
-
-    versions = Path(__file__).parents[1] / "blacklake_ml" / "catalog" / "migrations" / "versions"
-    revs, downs = set(), set()
-    for f in versions.glob("*.py"):
-        text = f.read_text()
-        rev = re.search(r'^revision\s*(?::\s*str\s*)?=\s*"([^"]+)"', text, re.M)
-        down = re.search(r'^down_revision[^=]*=\s*"([^"]+)"', text, re.M)
-        if rev:
-            revs.add(rev.group(1))
-        if down:
-            downs.add(down.group(1))
-    assert revs - downs == {HEAD_REVISION}
-
-
 def test_reopened_catalog_at_an_old_revision_takes_the_migrating_path(tmp_path: Path) -> None:
     import sqlite3
 

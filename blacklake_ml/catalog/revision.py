@@ -96,11 +96,3 @@ def _assigned(line: str, name: str) -> str | None:
 def _strings(value: str) -> list[str]:
     """The quoted strings in ``"0004"``, ``('0003', '0004')``, ``None`` (none)."""
     return value.replace("'", '"').split('"')[1::2]
-
-
-def __getattr__(name: str) -> str:
-    # ``HEAD_REVISION`` was a hard-coded constant; the name stays readable (it is the head
-    # read from the scripts) for code and tests written against it. Prefer the functions.
-    if name == "HEAD_REVISION":
-        return script_head()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
