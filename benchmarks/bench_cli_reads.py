@@ -50,7 +50,7 @@ def build(home: Path, repos: int, files: int) -> None:
             repo.create_branch("dev", "main")
             repo.create_branch("exp", "main")
             for v in ("1.0.0", "1.1.0", "2.0.0"):
-                repo.create_version(v, "main")
+                repo.lifecycle.create_version(v, "main")
     finally:
         store.close()
 

@@ -332,10 +332,10 @@ def _seed_iris(store: Any) -> None:
             tx.put_bytes(IRIS_CARD.format(note=note).encode(), "README.md")
         assert tx.result is not None
         _record_training(store, repo, tx.result.commit, c, files)
-        repo.create_version(version, "main")
-        repo.deploy("staging", version, note="demo")
-    repo.deploy("prod", "v1.0.0", note="demo: first release")
-    repo.set_alias("champion", "v1.1.0", reason="demo: better accuracy")
+        repo.lifecycle.create_version(version, "main")
+        repo.lifecycle.deploy("staging", version, note="demo")
+    repo.lifecycle.deploy("prod", "v1.0.0", note="demo: first release")
+    repo.lifecycle.set_alias("champion", "v1.1.0", reason="demo: better accuracy")
     repo.create_branch("experiment", "v1.0.0")
     files, note = iris_model_files(100.0)
     with repo.transaction("experiment", "try almost no regularisation (C=100)",
@@ -420,12 +420,12 @@ def _seed_text(store: Any) -> dict[str, np.ndarray]:
     with repo.transaction("main", "tiny-bert: pretraining, 10k steps") as tx:
         _put_hf_folder(tx, "tiny-bert/", tiny_bert_config("BertForMaskedLM"), base,
                        TINY_BERT_CARD.format(note="Pretrained for 10k steps."))
-    repo.create_version("v1.0.0", "main")
+    repo.lifecycle.create_version("v1.0.0", "main")
     more = tiny_bert_weights(12, base=base, step=0.002)
     with repo.transaction("main", "tiny-bert: pretraining, 20k steps") as tx:
         _put_hf_folder(tx, "tiny-bert/", tiny_bert_config("BertForMaskedLM"), more,
                        TINY_BERT_CARD.format(note="Pretrained for 20k steps."))
-    repo.create_version("v1.1.0", "main")
+    repo.lifecycle.create_version("v1.1.0", "main")
     return more
 
 
@@ -446,7 +446,7 @@ def _seed_sentiment(store: Any, base: dict[str, np.ndarray] | None) -> None:
                               meta={"epoch": epoch, "val_acc": acc}) as tx:
             _put_hf_folder(tx, "", config, weights, SENTIMENT_CARD.format(
                 note=f"Epoch {epoch}, validation accuracy {acc}."))
-    repo.create_version("v1.0.0", "main")
+    repo.lifecycle.create_version("v1.0.0", "main")
 
 
 def seed(store: Any, *, checkpoint_mib: int = 8) -> dict[str, Any]:

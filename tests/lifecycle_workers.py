@@ -29,7 +29,7 @@ def alias_cas_mover(spec: StoreSpec, wid: int, queue: Any, barrier: Any, rounds:
                 # so every round is a real move that can race the other writers.
                 dest = target if seen != repo.resolve(target) else "base"
                 try:
-                    repo.set_alias("champion", dest, expected=seen, reason=f"w{wid}")
+                    repo.lifecycle.set_alias("champion", dest, expected=seen, reason=f"w{wid}")
                     queue.put(("won", wid, seen))
                 except RefConflict:
                     queue.put(("lost", wid, seen))

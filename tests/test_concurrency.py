@@ -326,8 +326,8 @@ def test_gc_keeps_an_object_an_inflight_commit_wrote_again(store: Store,
             assert result["gc"]["objects_dropped"] >= 1  # the dead commit at least
             assert not store.storage.exists(pack_key(old_pack))  # the old copy is gone
             assert store.catalog.locate([dead_tree])[dead_tree].pack == new_pack
-            cid = publish(repo, "main", head, root, (head,), "in flight", writer=writer,
-                          required=[a.id, *chunks])
+            cid = publish(repo.commit_target(), "main", head, root, (head,), "in flight",
+                          writer=writer, required=[a.id, *chunks])
     finally:
         hook.resume.set()
         gc_thread.join(60)
@@ -363,7 +363,7 @@ def test_gc_keeps_what_an_inflight_merge_reuses(store: Store, store_spec: StoreS
         head = repo.branch_head("main")
         base = store.odb.commit(src).parents[0]
         with PackWriter(store.storage, store.catalog) as writer:
-            out = merging.three_way(repo, store.odb.commit(base).tree,
+            out = merging.three_way(store.odb, store.odb.commit(base).tree,
                                     store.odb.commit(head).tree, store.odb.commit(src).tree,
                                     writer=writer)
             writer.flush()  # the merge's trees are published, its ref not yet moved
@@ -372,11 +372,13 @@ def test_gc_keeps_what_an_inflight_merge_reuses(store: Store, store_spec: StoreS
             assert result["gc"]["objects_dropped"] >= 1  # the dead commit at least
             # The dead commit itself was swept: a merge naming it as parent must not land...
             with pytest.raises(ObjectsVanished):
-                publish(repo, "main", head, out.root, (head, src), "merge x", writer=writer)
+                publish(repo.commit_target(), "main", head, out.root, (head, src), "merge x",
+                        writer=writer)
             assert repo.branch_head("main") == head
             # ...but its trees, files and chunks survived: the same tree lands as a
             # cherry-pick-like commit (one parent) and reads back complete.
-            cid = publish(repo, "main", head, out.root, (head,), "take x", writer=writer)
+            cid = publish(repo.commit_target(), "main", head, out.root, (head,), "take x",
+                          writer=writer)
     finally:
         hook.resume.set()
         gc_thread.join(60)

@@ -288,10 +288,10 @@ def test_demo_contents(demo: Any) -> None:
     # a real scikit-learn model (skops) and its ONNX conversion, with a lifecycle
     iris = demo.repo("demo-iris")
     assert {e["path"] for e in iris.ls("main")} == {"README.md", "model.skops", "model.onnx"}
-    assert [v.name for v in iris.versions()] == ["v1.0.0", "v1.1.0"]
+    assert [v.name for v in iris.lifecycle.versions()] == ["v1.0.0", "v1.1.0"]
     assert iris.resolve("champion") == iris.resolve("v1.1.0")
-    assert {d.environment: d.label for d in iris.deployments()} == {"prod": "v1.0.0",
-                                                                    "staging": "v1.1.0"}
+    assert {d.environment: d.label for d in iris.lifecycle.deployments()} == {
+        "prod": "v1.0.0", "staging": "v1.1.0"}
     assert "experiment" in [b.name for b in iris.branches()]
     import onnx
 

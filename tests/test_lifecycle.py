@@ -52,7 +52,7 @@ def make_model(store: Store) -> tuple[Repo, dict[str, str]]:
     commits: dict[str, str] = {}
     for name, data in VERSIONS:
         commits[name] = repo.put_bytes(data, "model.bin", message=f"train {name}").commit
-        repo.create_version(name)
+        repo.lifecycle.create_version(name)
     repo.create_tag("base", "v1.0.0")
     return repo, commits
 
@@ -83,28 +83,28 @@ def deprecation_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
 # -- versions -------------------------------------------------------------------------------
 def test_versions_are_sorted_and_resolved(store: Store) -> None:
     repo, commits = make_model(store)
-    assert [(v.name, str(v.version), v.prerelease) for v in repo.versions()] == [
+    assert [(v.name, str(v.version), v.prerelease) for v in repo.lifecycle.versions()] == [
         ("v1.0.0", "1.0.0", False), ("1.1.0-rc.1", "1.1.0-rc.1", True),
         ("v1.1.0", "1.1.0", False)]
-    assert repo.resolve_version("latest") == ("v1.1.0", commits["v1.1.0"])
-    assert repo.resolve_version("newest") == ("v1.1.0", commits["v1.1.0"])
-    assert repo.resolve_version("^1.0") == ("v1.1.0", commits["v1.1.0"])
-    assert repo.resolve_version("~1.0.0") == ("v1.0.0", commits["v1.0.0"])
-    assert repo.resolve_version(">=1,<1.1") == ("v1.0.0", commits["v1.0.0"])
-    assert repo.resolve_version("1.1.0-rc.1") == ("1.1.0-rc.1", commits["1.1.0-rc.1"])
-    assert repo.resolve_version("<1.1.0", prerelease=True) == \
+    assert repo.lifecycle.resolve_version("latest") == ("v1.1.0", commits["v1.1.0"])
+    assert repo.lifecycle.resolve_version("newest") == ("v1.1.0", commits["v1.1.0"])
+    assert repo.lifecycle.resolve_version("^1.0") == ("v1.1.0", commits["v1.1.0"])
+    assert repo.lifecycle.resolve_version("~1.0.0") == ("v1.0.0", commits["v1.0.0"])
+    assert repo.lifecycle.resolve_version(">=1,<1.1") == ("v1.0.0", commits["v1.0.0"])
+    assert repo.lifecycle.resolve_version("1.1.0-rc.1") == ("1.1.0-rc.1", commits["1.1.0-rc.1"])
+    assert repo.lifecycle.resolve_version("<1.1.0", prerelease=True) == \
         ("1.1.0-rc.1", commits["1.1.0-rc.1"])
     # A prerelease above every release: "newest" takes it, "latest" does not.
     c2 = repo.put_bytes(b"four", "model.bin", message="rc").commit
-    repo.create_version("2.0.0-rc.1")
-    assert repo.resolve_version("newest") == ("2.0.0-rc.1", c2)
-    assert repo.resolve_version("latest") == ("v1.1.0", commits["v1.1.0"])
-    assert repo.resolve_version("^2.0.0-rc.0") == ("2.0.0-rc.1", c2)  # names a prerelease
-    assert repo.resolve_version(">=1.5", prerelease=True) == ("2.0.0-rc.1", c2)
+    repo.lifecycle.create_version("2.0.0-rc.1")
+    assert repo.lifecycle.resolve_version("newest") == ("2.0.0-rc.1", c2)
+    assert repo.lifecycle.resolve_version("latest") == ("v1.1.0", commits["v1.1.0"])
+    assert repo.lifecycle.resolve_version("^2.0.0-rc.0") == ("2.0.0-rc.1", c2)  # names a prerelease
+    assert repo.lifecycle.resolve_version(">=1.5", prerelease=True) == ("2.0.0-rc.1", c2)
     with pytest.raises(RefNotFound, match="no version matching"):
-        repo.resolve_version(">=1.5")  # prereleases only match when asked
+        repo.lifecycle.resolve_version(">=1.5")  # prereleases only match when asked
     # Ordinary tags are not versions, and versions are ordinary tags for everything else.
-    assert "base" not in [v.name for v in repo.versions()]
+    assert "base" not in [v.name for v in repo.lifecycle.versions()]
     assert repo.read_bytes("v1.0.0", "model.bin") == b"one"
     assert {t.name for t in repo.tags()} == {"v1.0.0", "1.1.0-rc.1", "v1.1.0", "base",
                                              "2.0.0-rc.1"}
@@ -113,7 +113,7 @@ def test_versions_are_sorted_and_resolved(store: Store) -> None:
 def test_resolve_version_without_versions(store: Store) -> None:
     repo = store.create_repo("empty")
     with pytest.raises(RefNotFound, match="no versions"):
-        repo.resolve_version("latest")
+        repo.lifecycle.resolve_version("latest")
 
 
 @pytest.mark.parametrize("bad", ["1.2", "v1", "V1.2.3", "1.2.3+build", "01.2.3", "1.2.3-",
@@ -122,7 +122,7 @@ def test_invalid_versions_change_nothing(local_store: Store, bad: str) -> None:
     repo, _ = make_model(local_store)
     before = lifecycle_state(local_store, repo)
     with pytest.raises(InvalidInput):
-        repo.create_version(bad)
+        repo.lifecycle.create_version(bad)
     assert lifecycle_state(local_store, repo) == before
 
 
@@ -131,22 +131,22 @@ def test_duplicate_versions_are_refused_in_any_spelling(local_store: Store) -> N
     before = lifecycle_state(local_store, repo)
     for dup in ("v1.0.0", "1.0.0", "1.1.0-rc.1", "v1.1.0-rc.1"):
         with pytest.raises(RefExists):
-            repo.create_version(dup)
+            repo.lifecycle.create_version(dup)
         with pytest.raises(RefExists):  # plain `tag create` keeps the same rule
             repo.create_tag(dup, "main")
     with pytest.raises(RefNotFound):
-        repo.create_version("3.0.0", "no-such-ref")
+        repo.lifecycle.create_version("3.0.0", "no-such-ref")
     assert lifecycle_state(local_store, repo) == before
     repo.create_branch("9.9.9")
     with pytest.raises(RefExists, match="a branch named '9.9.9'"):
-        repo.create_version("9.9.9")
+        repo.lifecycle.create_version("9.9.9")
     assert "9.9.9" not in [t.name for t in repo.tags()]
 
 
 # -- aliases --------------------------------------------------------------------------------
 def test_alias_is_a_ref_that_resolves_everywhere(store: Store) -> None:
     repo, commits = make_model(store)
-    event = repo.set_alias("champion", "v1.0.0", reason="first", by="ann")
+    event = repo.lifecycle.set_alias("champion", "v1.0.0", reason="first", by="ann")
     assert event is not None
     assert (event.action, event.to_commit, event.to_label, event.by, event.reason) == \
         ("create", commits["v1.0.0"], "v1.0.0", "ann", "first")
@@ -155,43 +155,43 @@ def test_alias_is_a_ref_that_resolves_everywhere(store: Store) -> None:
     with store.open_uri("blacklake://model/champion/model.bin") as f:
         assert f.read() == b"one"
     assert repo.log("champion")[0].id == commits["v1.0.0"]
-    assert [a.name for a in repo.aliases()] == ["champion"]
+    assert [a.name for a in repo.lifecycle.aliases()] == ["champion"]
     # Branch and tag listings do not show aliases; an alias is not a branch to commit to.
     assert [b.name for b in repo.branches()] == ["main"]
     assert "champion" not in [t.name for t in repo.tags()]
     with pytest.raises(RefNotFound, match="an alias, not a branch"):
         repo.put_bytes(b"x", "x.bin", branch="champion", message="nope")
     # Setting it where it already points changes nothing and records nothing.
-    assert repo.set_alias("champion", commits["v1.0.0"][:12]) is None
-    assert len(repo.alias_history("champion")) == 1
+    assert repo.lifecycle.set_alias("champion", commits["v1.0.0"][:12]) is None
+    assert len(repo.lifecycle.alias_history("champion")) == 1
 
 
 def test_alias_rollback_and_rollforward_are_an_undo_redo_stack(store: Store) -> None:
     repo, c = make_model(store)
     a, b, d = c["v1.0.0"], c["1.1.0-rc.1"], c["v1.1.0"]
-    repo.set_alias("champion", "v1.0.0")
-    repo.set_alias("champion", "1.1.0-rc.1")
-    repo.set_alias("champion", "v1.1.0")
+    repo.lifecycle.set_alias("champion", "v1.0.0")
+    repo.lifecycle.set_alias("champion", "1.1.0-rc.1")
+    repo.lifecycle.set_alias("champion", "v1.1.0")
 
     def at() -> str:
         return repo.resolve("champion")
 
-    assert repo.rollback_alias("champion", reason="regression").to_commit == b
-    assert repo.rollback_alias("champion").to_commit == a  # twice: two targets back
+    assert repo.lifecycle.rollback_alias("champion", reason="regression").to_commit == b
+    assert repo.lifecycle.rollback_alias("champion").to_commit == a  # twice: two targets back
     with pytest.raises(NoHistory, match="no earlier target"):
-        repo.rollback_alias("champion")
+        repo.lifecycle.rollback_alias("champion")
     assert at() == a
-    e = repo.rollforward_alias("champion")
+    e = repo.lifecycle.rollforward_alias("champion")
     assert (e.action, e.from_commit, e.to_commit, e.to_label) == \
         ("rollforward", a, b, "1.1.0-rc.1")
     # A new move clears the redo stack, as a new edit does after undo.
-    repo.set_alias("champion", "base")  # == v1.0.0's commit
+    repo.lifecycle.set_alias("champion", "base")  # == v1.0.0's commit
     with pytest.raises(NoHistory, match="no rollback to undo"):
-        repo.rollforward_alias("champion")
-    assert repo.rollback_alias("champion").to_commit == b
-    assert repo.rollforward_alias("champion").to_commit == a
+        repo.lifecycle.rollforward_alias("champion")
+    assert repo.lifecycle.rollback_alias("champion").to_commit == b
+    assert repo.lifecycle.rollforward_alias("champion").to_commit == a
     assert at() == a
-    history = repo.alias_history("champion")  # newest first
+    history = repo.lifecycle.alias_history("champion")  # newest first
     assert [(h.seq, h.action) for h in history] == [
         (9, "rollforward"), (8, "rollback"), (7, "move"), (6, "rollforward"), (5, "rollback"),
         (4, "rollback"), (3, "move"), (2, "move"), (1, "create")]
@@ -207,43 +207,44 @@ def test_alias_rollback_and_rollforward_are_an_undo_redo_stack(store: Store) -> 
 
 def test_alias_delete_keeps_history_and_recreate_starts_fresh(store: Store) -> None:
     repo, c = make_model(store)
-    repo.set_alias("staging", "v1.0.0")
-    repo.set_alias("staging", "v1.1.0")
-    e = repo.delete_alias("staging", reason="retired")
+    repo.lifecycle.set_alias("staging", "v1.0.0")
+    repo.lifecycle.set_alias("staging", "v1.1.0")
+    e = repo.lifecycle.delete_alias("staging", reason="retired")
     assert (e.action, e.from_commit, e.to_commit, e.from_label) == \
         ("delete", c["v1.1.0"], None, "v1.1.0")
-    assert repo.aliases() == []
+    assert repo.lifecycle.aliases() == []
     with pytest.raises(RefNotFound):
         repo.resolve("staging")
-    assert [h.action for h in repo.alias_history("staging")] == ["delete", "move", "create"]
-    repo.set_alias("staging", "1.1.0-rc.1")
+    assert [h.action for h in repo.lifecycle.alias_history("staging")] == [
+        "delete", "move", "create"]
+    repo.lifecycle.set_alias("staging", "1.1.0-rc.1")
     with pytest.raises(NoHistory):  # the old timeline ended with the delete
-        repo.rollback_alias("staging")
-    assert repo.alias_history("staging")[0].seq == 4
+        repo.lifecycle.rollback_alias("staging")
+    assert repo.lifecycle.alias_history("staging")[0].seq == 4
 
 
 def test_alias_compare_and_swap(store: Store) -> None:
     repo, c = make_model(store)
-    repo.set_alias("champion", "v1.0.0")
+    repo.lifecycle.set_alias("champion", "v1.0.0")
     before = lifecycle_state(store, repo)
     with pytest.raises(RefConflict, match="not at the expected"):
-        repo.set_alias("champion", "v1.1.0", expected=c["v1.1.0"])
+        repo.lifecycle.set_alias("champion", "v1.1.0", expected=c["v1.1.0"])
     with pytest.raises(RefConflict, match="does not exist"):
-        repo.set_alias("staging", "v1.1.0", expected=c["v1.0.0"])
+        repo.lifecycle.set_alias("staging", "v1.1.0", expected=c["v1.0.0"])
     with pytest.raises(RefConflict):
-        repo.delete_alias("champion", expected=c["v1.1.0"])
+        repo.lifecycle.delete_alias("champion", expected=c["v1.1.0"])
     assert lifecycle_state(store, repo) == before
     # Expected as a full id, a prefix or a ref naming the current target.
-    repo.set_alias("champion", "v1.1.0", expected=c["v1.0.0"])
-    repo.set_alias("champion", "v1.0.0", expected=c["v1.1.0"][:10])
-    repo.set_alias("champion", "v1.1.0", expected="v1.0.0")
+    repo.lifecycle.set_alias("champion", "v1.1.0", expected=c["v1.0.0"])
+    repo.lifecycle.set_alias("champion", "v1.0.0", expected=c["v1.1.0"][:10])
+    repo.lifecycle.set_alias("champion", "v1.1.0", expected="v1.0.0")
     assert repo.resolve("champion") == c["v1.1.0"]
 
 
 def test_concurrent_cas_moves_of_one_alias_threads(store: Store) -> None:
     """Threads move one alias from the same expected commit: exactly one wins."""
     repo, c = make_model(store)
-    repo.set_alias("champion", "v1.0.0")
+    repo.lifecycle.set_alias("champion", "v1.0.0")
     n = 6
     barrier = threading.Barrier(n)
     outcomes: list[tuple[str, str]] = []
@@ -254,7 +255,7 @@ def test_concurrent_cas_moves_of_one_alias_threads(store: Store) -> None:
         handle = store.repo("model")
         barrier.wait(60)
         try:
-            handle.set_alias("champion", targets[i], expected=c["v1.0.0"], reason=f"t{i}")
+            handle.lifecycle.set_alias("champion", targets[i], expected=c["v1.0.0"], reason=f"t{i}")
             result = "won"
         except RefConflict:
             result = "lost"
@@ -269,7 +270,7 @@ def test_concurrent_cas_moves_of_one_alias_threads(store: Store) -> None:
     winners = [t for r, t in outcomes if r == "won"]
     assert len(outcomes) == n and len(winners) == 1
     assert repo.resolve("champion") == c[winners[0]]
-    history = repo.alias_history("champion")
+    history = repo.lifecycle.alias_history("champion")
     assert [(h.action, h.to_label) for h in history] == [("move", winners[0]),
                                                         ("create", "v1.0.0")]
 
@@ -277,7 +278,7 @@ def test_concurrent_cas_moves_of_one_alias_threads(store: Store) -> None:
 def test_concurrent_unconditional_moves_all_land_in_history(store: Store) -> None:
     """Without --expect a lost race is retried: every move is recorded, none lost."""
     repo, _ = make_model(store)
-    repo.set_alias("champion", "base")
+    repo.lifecycle.set_alias("champion", "base")
     n = 4
     barrier = threading.Barrier(n)
     errors: list[BaseException] = []
@@ -288,7 +289,7 @@ def test_concurrent_unconditional_moves_all_land_in_history(store: Store) -> Non
         barrier.wait(60)
         try:
             for k in range(3):
-                ev = handle.set_alias("champion", ["v1.1.0", "1.1.0-rc.1"][(i + k) % 2])
+                ev = handle.lifecycle.set_alias("champion", ["v1.1.0", "1.1.0-rc.1"][(i + k) % 2])
                 if ev is not None:
                     moved.append(ev.seq)
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -300,7 +301,7 @@ def test_concurrent_unconditional_moves_all_land_in_history(store: Store) -> Non
     for th in threads:
         th.join(120)
     assert errors == []
-    chron = repo.alias_history("champion")[::-1]
+    chron = repo.lifecycle.alias_history("champion")[::-1]
     assert [h.seq for h in chron] == list(range(1, len(chron) + 1))
     assert sorted(moved) == list(range(2, len(chron) + 1))  # each reported move is logged
     for prev, nxt in itertools.pairwise(chron):
@@ -317,7 +318,7 @@ def test_concurrent_cas_moves_across_processes(store_spec: StoreSpec) -> None:
     st = store_spec.open()
     try:
         repo, _ = make_model(st)
-        repo.set_alias("champion", "base")
+        repo.lifecycle.set_alias("champion", "base")
     finally:
         st.close()
     rounds, targets = 15, ["v1.1.0", "1.1.0-rc.1"]
@@ -335,7 +336,7 @@ def test_concurrent_cas_moves_across_processes(store_spec: StoreSpec) -> None:
     st = store_spec.open()
     try:
         repo = st.repo("model")
-        chron = repo.alias_history("champion")[::-1]
+        chron = repo.lifecycle.alias_history("champion")[::-1]
         # One event per acknowledged win (plus the create), chained without gaps.
         assert len(chron) == 1 + len(wins)
         assert [h.seq for h in chron] == list(range(1, len(chron) + 1))
@@ -349,30 +350,30 @@ def test_concurrent_cas_moves_across_processes(store_spec: StoreSpec) -> None:
 
 def test_alias_bad_input_changes_nothing(local_store: Store) -> None:
     repo, c = make_model(local_store)
-    repo.set_alias("champion", "v1.0.0")
+    repo.lifecycle.set_alias("champion", "v1.0.0")
     before = lifecycle_state(local_store, repo)
     cases: list[tuple[Callable[[], Any], type[BaseException], str]] = [
-        (lambda: repo.set_alias("main", "v1.0.0"), RefExists, "branch named 'main'"),
-        (lambda: repo.set_alias("base", "v1.0.0"), RefExists, "tag named 'base'"),
-        (lambda: repo.set_alias("v2.0.0", "v1.0.0"), InvalidName, "looks like a version"),
-        (lambda: repo.set_alias("bad/name", "v1.0.0"), InvalidName, "invalid alias name"),
-        (lambda: repo.set_alias("", "v1.0.0"), InvalidName, "invalid alias name"),
-        (lambda: repo.set_alias("staging", "no-such-ref"), RefNotFound, "no-such-ref"),
-        (lambda: repo.set_alias("staging", "v1.0.0", reason="two\nlines"), InvalidInput,
+        (lambda: repo.lifecycle.set_alias("main", "v1.0.0"), RefExists, "branch named 'main'"),
+        (lambda: repo.lifecycle.set_alias("base", "v1.0.0"), RefExists, "tag named 'base'"),
+        (lambda: repo.lifecycle.set_alias("v2.0.0", "v1.0.0"), InvalidName, "looks like a version"),
+        (lambda: repo.lifecycle.set_alias("bad/name", "v1.0.0"), InvalidName, "invalid alias name"),
+        (lambda: repo.lifecycle.set_alias("", "v1.0.0"), InvalidName, "invalid alias name"),
+        (lambda: repo.lifecycle.set_alias("staging", "no-such-ref"), RefNotFound, "no-such-ref"),
+        (lambda: repo.lifecycle.set_alias("staging", "v1.0.0", reason="two\nlines"), InvalidInput,
          "one line"),
-        (lambda: repo.set_alias("staging", "v1.0.0", reason="x" * 2000), InvalidInput,
+        (lambda: repo.lifecycle.set_alias("staging", "v1.0.0", reason="x" * 2000), InvalidInput,
          "longer"),
-        (lambda: repo.set_alias("staging", "v1.0.0", by=""), InvalidInput, "empty"),
-        (lambda: repo.set_alias("champion", "v1.1.0", expected="deadbeefdeadbeef"),
+        (lambda: repo.lifecycle.set_alias("staging", "v1.0.0", by=""), InvalidInput, "empty"),
+        (lambda: repo.lifecycle.set_alias("champion", "v1.1.0", expected="deadbeefdeadbeef"),
          RefNotFound, "deadbeef"),
-        (lambda: repo.rollback_alias("champion"), NoHistory, "no earlier target"),
-        (lambda: repo.rollforward_alias("champion"), NoHistory, "no rollback"),
-        (lambda: repo.rollback_alias("staging"), RefNotFound, "no alias"),
-        (lambda: repo.rollback_alias("main"), RefNotFound, "branch, not an alias"),
-        (lambda: repo.delete_alias("staging"), RefNotFound, "no alias"),
-        (lambda: repo.delete_alias("base"), RefNotFound, "tag, not an alias"),
-        (lambda: repo.alias_history("staging"), RefNotFound, "no alias"),
-        (lambda: repo.alias_history("main"), RefNotFound, "not an alias"),
+        (lambda: repo.lifecycle.rollback_alias("champion"), NoHistory, "no earlier target"),
+        (lambda: repo.lifecycle.rollforward_alias("champion"), NoHistory, "no rollback"),
+        (lambda: repo.lifecycle.rollback_alias("staging"), RefNotFound, "no alias"),
+        (lambda: repo.lifecycle.rollback_alias("main"), RefNotFound, "branch, not an alias"),
+        (lambda: repo.lifecycle.delete_alias("staging"), RefNotFound, "no alias"),
+        (lambda: repo.lifecycle.delete_alias("base"), RefNotFound, "tag, not an alias"),
+        (lambda: repo.lifecycle.alias_history("staging"), RefNotFound, "no alias"),
+        (lambda: repo.lifecycle.alias_history("main"), RefNotFound, "not an alias"),
         (lambda: repo.delete_branch("champion"), RefNotFound, "branch"),
         (lambda: repo.delete_tag("champion"), RefNotFound, "tag"),
     ]
@@ -386,51 +387,53 @@ def test_alias_bad_input_changes_nothing(local_store: Store) -> None:
 # -- deployments ----------------------------------------------------------------------------
 def test_deployments_record_what_runs_where(store: Store) -> None:
     repo, c = make_model(store)
-    repo.set_alias("champion", "v1.1.0")
-    d1 = repo.deploy("prod", "v1.0.0", by="ann", note="launch")
+    repo.lifecycle.set_alias("champion", "v1.1.0")
+    d1 = repo.lifecycle.deploy("prod", "v1.0.0", by="ann", note="launch")
     assert (d1.environment, d1.commit, d1.label, d1.by, d1.action, d1.note) == \
         ("prod", c["v1.0.0"], "v1.0.0", "ann", "deploy", "launch")
     # Any ref will do; the label is the version naming that commit.
-    repo.deploy("staging", "champion", by="ci")
-    d3 = repo.deploy("prod", "champion", by="bob")
+    repo.lifecycle.deploy("staging", "champion", by="ci")
+    d3 = repo.lifecycle.deploy("prod", "champion", by="bob")
     assert d3.label == "v1.1.0"
-    current = repo.deployments()
+    current = repo.lifecycle.deployments()
     assert [(d.environment, d.label, d.by) for d in current] == [("prod", "v1.1.0", "bob"),
                                                                  ("staging", "v1.1.0", "ci")]
     assert current[0].at >= d1.at  # "since when": the time of the latest record
-    assert [d.seq for d in repo.deployment_history("prod")] == [2, 1]
+    assert [d.seq for d in repo.lifecycle.deployment_history("prod")] == [2, 1]
 
-    r = repo.rollback_deployment("prod", by="cy", note="latency")
+    r = repo.lifecycle.rollback_deployment("prod", by="cy", note="latency")
     assert (r.action, r.commit, r.label, r.note) == ("rollback", c["v1.0.0"], "v1.0.0",
                                                      "latency")
     with pytest.raises(NoHistory):
-        repo.rollback_deployment("prod")
-    f = repo.rollforward_deployment("prod")
+        repo.lifecycle.rollback_deployment("prod")
+    f = repo.lifecycle.rollforward_deployment("prod")
     assert (f.action, f.commit) == ("rollforward", c["v1.1.0"])
     with pytest.raises(NoHistory):
-        repo.rollforward_deployment("prod")
+        repo.lifecycle.rollforward_deployment("prod")
     # Redeploying what already runs is recorded but leaves the undo stack alone.
-    repo.deploy("prod", "v1.1.0")
-    assert repo.rollback_deployment("prod").commit == c["v1.0.0"]
-    assert [d.action for d in repo.deployment_history("prod")] == [
+    repo.lifecycle.deploy("prod", "v1.1.0")
+    assert repo.lifecycle.rollback_deployment("prod").commit == c["v1.0.0"]
+    assert [d.action for d in repo.lifecycle.deployment_history("prod")] == [
         "rollback", "deploy", "rollforward", "rollback", "deploy", "deploy"]
 
 
 def test_deployment_bad_input_changes_nothing(local_store: Store) -> None:
     repo, _ = make_model(local_store)
-    repo.deploy("prod", "v1.0.0")
+    repo.lifecycle.deploy("prod", "v1.0.0")
     before = lifecycle_state(local_store, repo)
     cases: list[tuple[Callable[[], Any], type[BaseException], str]] = [
-        (lambda: repo.deploy("pr/od", "v1.0.0"), InvalidName, "invalid environment"),
-        (lambda: repo.deploy("", "v1.0.0"), InvalidName, "invalid environment"),
-        (lambda: repo.deploy("prod", "nope"), RefNotFound, "nope"),
-        (lambda: repo.deploy("prod", "v1.1.0", note="a\x00b"), InvalidInput, "one line"),
-        (lambda: repo.deployment_history("dev"), EnvironmentNotFound, "nothing was ever"),
-        (lambda: repo.rollback_deployment("dev"), EnvironmentNotFound, "nothing was ever"),
-        (lambda: repo.rollforward_deployment("dev"), EnvironmentNotFound, "ever deployed"),
-        (lambda: repo.rollback_deployment("prod"), NoHistory, "no earlier deployment"),
-        (lambda: repo.rollforward_deployment("prod"), NoHistory, "no rollback"),
-        (lambda: repo.rollback_deployment("../x"), InvalidName, "invalid environment"),
+        (lambda: repo.lifecycle.deploy("pr/od", "v1.0.0"), InvalidName, "invalid environment"),
+        (lambda: repo.lifecycle.deploy("", "v1.0.0"), InvalidName, "invalid environment"),
+        (lambda: repo.lifecycle.deploy("prod", "nope"), RefNotFound, "nope"),
+        (lambda: repo.lifecycle.deploy("prod", "v1.1.0", note="a\x00b"), InvalidInput, "one line"),
+        (lambda: repo.lifecycle.deployment_history("dev"), EnvironmentNotFound, "nothing was ever"),
+        (lambda: repo.lifecycle.rollback_deployment("dev"), EnvironmentNotFound,
+         "nothing was ever"),
+        (lambda: repo.lifecycle.rollforward_deployment("dev"), EnvironmentNotFound,
+         "ever deployed"),
+        (lambda: repo.lifecycle.rollback_deployment("prod"), NoHistory, "no earlier deployment"),
+        (lambda: repo.lifecycle.rollforward_deployment("prod"), NoHistory, "no rollback"),
+        (lambda: repo.lifecycle.rollback_deployment("../x"), InvalidName, "invalid environment"),
     ]
     for call, exc, text in cases:
         with pytest.raises(exc, match=text):
@@ -443,36 +446,36 @@ def test_deployed_and_aliased_commits_survive_gc(store: Store) -> None:
     repo.create_branch("exp")
     deployed = repo.put_bytes(b"deployed only", "model.bin", branch="exp",
                               message="exp").commit
-    repo.set_alias("candidate", "exp")
-    repo.deploy("canary", "exp")
+    repo.lifecycle.set_alias("candidate", "exp")
+    repo.lifecycle.deploy("canary", "exp")
     repo.delete_branch("exp")
     store.gc(grace=0)
     assert repo.read_bytes(deployed, "model.bin") == b"deployed only"
-    repo.delete_alias("candidate")
+    repo.lifecycle.delete_alias("candidate")
     store.gc(grace=0)
     # Still the current deployment of "canary": a gc root.
     assert repo.read_bytes(deployed, "model.bin") == b"deployed only"
-    repo.deploy("canary", "v1.0.0")
+    repo.lifecycle.deploy("canary", "v1.0.0")
     store.gc(grace=0)
     # No longer deployed nor referenced: collected. Rolling back to it fails cleanly.
     with pytest.raises(RefNotFound):
         repo.read_bytes(deployed, "model.bin")
-    history = repo.deployment_history("canary")
+    history = repo.lifecycle.deployment_history("canary")
     with pytest.raises(RefNotFound, match="not stored"):
-        repo.rollback_deployment("canary")
-    assert repo.deployment_history("canary") == history
+        repo.lifecycle.rollback_deployment("canary")
+    assert repo.lifecycle.deployment_history("canary") == history
     assert store.fsck()["ok"]
 
 
 # -- deprecation ----------------------------------------------------------------------------
 def test_loading_a_deprecated_version_warns(store: Store, tmp_path: Path) -> None:
     repo, c = make_model(store)
-    row = repo.deprecate("v1.0.0", reason="trained on leaked data", sunset="2099-12-31",
-                         by="ann")
+    row = repo.lifecycle.deprecate("v1.0.0", reason="trained on leaked data", sunset="2099-12-31",
+                                   by="ann")
     assert (row.commit, row.label, row.sunset, row.by) == (c["v1.0.0"], "v1.0.0",
                                                            "2099-12-31", "ann")
-    assert repo.deprecation("base") == row  # same commit, any ref
-    assert repo.deprecation("v1.1.0") is None
+    assert repo.lifecycle.deprecation("base") == row  # same commit, any ref
+    assert repo.lifecycle.deprecation("v1.1.0") is None
     expected = ("model 'model' version v1.0.0 is deprecated: trained on leaked data; "
                 "sunset 2099-12-31")
     loads: list[Callable[[], Any]] = [
@@ -507,12 +510,12 @@ def test_loading_a_deprecated_version_warns(store: Store, tmp_path: Path) -> Non
 
 def test_past_sunset_repository_wide_and_undeprecate(store: Store) -> None:
     repo, c = make_model(store)
-    repo.deprecate("v1.0.0", reason="old", sunset="2001-02-03")
+    repo.lifecycle.deprecate("v1.0.0", reason="old", sunset="2001-02-03")
     with recorded() as caught:
         repo.read_bytes("v1.0.0", "model.bin")
     assert deprecation_warnings(caught) == [
         "model 'model' version v1.0.0 is deprecated: old; past its sunset date 2001-02-03"]
-    repo.deprecate(reason="replaced by model-v2")  # the whole repository
+    repo.lifecycle.deprecate(reason="replaced by model-v2")  # the whole repository
     with recorded() as caught:
         repo.read_bytes("v1.1.0", "model.bin")
         repo.read_bytes("v1.0.0", "model.bin")  # its own deprecation wins
@@ -520,17 +523,17 @@ def test_past_sunset_repository_wide_and_undeprecate(store: Store) -> None:
         "model 'model' is deprecated: replaced by model-v2",
         "model 'model' version v1.0.0 is deprecated: old; past its sunset date 2001-02-03"]
     # Re-deprecating replaces; deprecating by commit id without a version names the commit.
-    repo.deprecate(c["v1.0.0"], reason="older", sunset=None)
-    assert [(d.commit, d.reason) for d in repo.deprecations()] == [
+    repo.lifecycle.deprecate(c["v1.0.0"], reason="older", sunset=None)
+    assert [(d.commit, d.reason) for d in repo.lifecycle.deprecations()] == [
         (None, "replaced by model-v2"), (c["v1.0.0"], "older")]
-    repo.undeprecate()
-    repo.undeprecate("base")
+    repo.lifecycle.undeprecate()
+    repo.lifecycle.undeprecate("base")
     with recorded() as caught:  # the same handle sees it at once (its cache is dropped)
         repo.read_bytes("v1.0.0", "model.bin")
         repo.read_bytes("v1.1.0", "model.bin")
     assert deprecation_warnings(caught) == []
     main_only = repo.put_bytes(b"x", "model.bin", message="unversioned").commit
-    repo.deprecate("main", reason="wip")
+    repo.lifecycle.deprecate("main", reason="wip")
     with recorded() as caught:
         repo.read_bytes("main", "model.bin")
     assert deprecation_warnings(caught) == [
@@ -544,11 +547,11 @@ def test_deprecation_seen_by_other_handles_after_the_ttl(local_store: Store,
     reader = local_store.repo("model")  # another handle, e.g. in a serving process
     with recorded() as caught:
         reader.read_bytes("v1.0.0", "model.bin")  # cached: not deprecated
-        repo.deprecate("v1.0.0", reason="bad")
+        repo.lifecycle.deprecate("v1.0.0", reason="bad")
         reader.read_bytes("v1.0.0", "model.bin")  # within the TTL: still the cached answer
     assert deprecation_warnings(caught) == []
     monkeypatch.setattr(lifecycle, "DEPRECATION_TTL", 0.0)
-    reader._deprecation_cache.clear()
+    reader.lifecycle.forget_deprecations()
     with recorded() as caught:
         reader.read_bytes("v1.0.0", "model.bin")
     assert len(deprecation_warnings(caught)) == 1
@@ -556,24 +559,24 @@ def test_deprecation_seen_by_other_handles_after_the_ttl(local_store: Store,
 
 def test_deprecation_bad_input_changes_nothing(local_store: Store) -> None:
     repo, _ = make_model(local_store)
-    repo.deprecate("v1.1.0", reason="keep")
+    repo.lifecycle.deprecate("v1.1.0", reason="keep")
     before = lifecycle_state(local_store, repo)
     cases: list[tuple[Callable[[], Any], type[BaseException], str]] = [
-        (lambda: repo.deprecate("v1.0.0", reason="x", sunset="tomorrow"), InvalidInput,
+        (lambda: repo.lifecycle.deprecate("v1.0.0", reason="x", sunset="tomorrow"), InvalidInput,
          "invalid sunset"),
-        (lambda: repo.deprecate("v1.0.0", reason="x", sunset="2027-02-30"), InvalidInput,
+        (lambda: repo.lifecycle.deprecate("v1.0.0", reason="x", sunset="2027-02-30"), InvalidInput,
          "invalid sunset"),
-        (lambda: repo.deprecate("v1.0.0", reason="x", sunset="20270101"), InvalidInput,
+        (lambda: repo.lifecycle.deprecate("v1.0.0", reason="x", sunset="20270101"), InvalidInput,
          "invalid sunset"),
-        (lambda: repo.deprecate("v1.0.0", reason="x", sunset="2027-1-1"), InvalidInput,
+        (lambda: repo.lifecycle.deprecate("v1.0.0", reason="x", sunset="2027-1-1"), InvalidInput,
          "invalid sunset"),
-        (lambda: repo.deprecate("v1.0.0", reason="   "), InvalidInput, "empty"),
-        (lambda: repo.deprecate("v1.0.0", reason="a\nb"), InvalidInput, "one line"),
-        (lambda: repo.deprecate("nope", reason="x"), RefNotFound, "nope"),
-        (lambda: repo.undeprecate("v1.0.0"), NotFound, "not deprecated"),
-        (lambda: repo.undeprecate(), NotFound, "not deprecated"),
-        (lambda: repo.undeprecate("nope"), RefNotFound, "nope"),
-        (lambda: repo.deprecation("nope"), RefNotFound, "nope"),
+        (lambda: repo.lifecycle.deprecate("v1.0.0", reason="   "), InvalidInput, "empty"),
+        (lambda: repo.lifecycle.deprecate("v1.0.0", reason="a\nb"), InvalidInput, "one line"),
+        (lambda: repo.lifecycle.deprecate("nope", reason="x"), RefNotFound, "nope"),
+        (lambda: repo.lifecycle.undeprecate("v1.0.0"), NotFound, "not deprecated"),
+        (lambda: repo.lifecycle.undeprecate(), NotFound, "not deprecated"),
+        (lambda: repo.lifecycle.undeprecate("nope"), RefNotFound, "nope"),
+        (lambda: repo.lifecycle.deprecation("nope"), RefNotFound, "nope"),
     ]
     for call, exc, text in cases:
         with pytest.raises(exc, match=text):
@@ -593,28 +596,36 @@ def test_sunset_accepts_dates() -> None:
 # -- housekeeping ---------------------------------------------------------------------------
 def test_delete_repo_takes_lifecycle_records_with_it(store: Store) -> None:
     repo, _ = make_model(store)
-    repo.set_alias("champion", "v1.0.0")
-    repo.deploy("prod", "v1.0.0")
-    repo.deprecate(reason="gone soon")
+    repo.lifecycle.set_alias("champion", "v1.0.0")
+    repo.lifecycle.deploy("prod", "v1.0.0")
+    repo.lifecycle.deprecate(reason="gone soon")
     store.delete_repo("model")
     again = store.create_repo("model")
-    assert again.aliases() == []
-    assert again.deployments() == []
-    assert again.deprecations() == []
+    assert again.lifecycle.aliases() == []
+    assert again.lifecycle.deployments() == []
+    assert again.lifecycle.deprecations() == []
     with pytest.raises(RefNotFound):
-        again.alias_history("champion")
+        again.lifecycle.alias_history("champion")
     with pytest.raises(EnvironmentNotFound):
-        again.deployment_history("prod")
+        again.lifecycle.deployment_history("prod")
 
 
 def test_fsck_rebuild_keeps_lifecycle_records(store: Store) -> None:
     repo, c = make_model(store)
-    repo.set_alias("champion", "v1.1.0")
-    repo.deploy("prod", "v1.0.0")
-    repo.deprecate("v1.0.0", reason="old", sunset="2030-01-01")
+    repo.lifecycle.set_alias("champion", "v1.1.0")
+    repo.lifecycle.deploy("prod", "v1.0.0")
+    repo.lifecycle.deprecate("v1.0.0", reason="old", sunset="2030-01-01")
     before = lifecycle_state(store, repo)
     report = store.fsck(rebuild=True)
     assert report["ok"], report
     assert lifecycle_state(store, repo) == before
-    assert repo.resolve_version("latest") == ("v1.1.0", c["v1.1.0"])
+    assert repo.lifecycle.resolve_version("latest") == ("v1.1.0", c["v1.1.0"])
     assert repo.log("champion")[0].id == c["v1.1.0"]
+
+
+def test_deprecated_repo_lifecycle_aliases_warn_and_forward(local_store: Store) -> None:
+    repo, _ = make_model(local_store)
+    with pytest.warns(DeprecationWarning, match=r"repo\.lifecycle\.resolve_version"):
+        assert repo.resolve_version("latest") == repo.lifecycle.resolve_version("latest")
+    with pytest.warns(DeprecationWarning, match=r"repo\.lifecycle\.aliases"):
+        assert repo.aliases() == repo.lifecycle.aliases()

@@ -86,7 +86,7 @@ def _commit_old_format(store: Store, repo_name: str, path: str, data: bytes) -> 
         root = TreeBuilder(store.odb, writer).apply(store.odb.commit(head).tree, {
             path: TreeEntry(path.rsplit("/", 1)[-1], FILE, old.id, old.size, 1, {}),
             "_scratch.bin": None})
-        publish(repo, "main", head, root, (head,), "old format", writer=writer)
+        publish(repo.commit_target(), "main", head, root, (head,), "old format", writer=writer)
     return old.id
 
 

@@ -59,7 +59,7 @@ def version_create(state: CliState, repo: str, name: str, ref: str) -> None:
     from blacklake_ml.service.lifecycle import iso
 
     semver.parse(name)  # bad input fails before the store is opened
-    row = state.store().repo(repo).create_version(name, ref)
+    row = state.store().repo(repo).lifecycle.create_version(name, ref)
     emit(state, {"name": row.name, "version": str(semver.parse(row.name)),
                  "commit": row.commit, "created": iso(row.updated)},
          [f"created version {row.name} at {_short(row.commit)}"])
@@ -71,9 +71,7 @@ def version_create(state: CliState, repo: str, name: str, ref: str) -> None:
 @pass_state
 def version_list(state: CliState, repo: str) -> None:
     """List the versions of REPO, lowest first, with aliases, deployments and deprecation."""
-    from blacklake_ml.service.lifecycle import versions_overview
-
-    docs = versions_overview(state.store().repo(repo))
+    docs = state.store().repo(repo).lifecycle.versions_overview()
     if state.json:
         emit(state, docs)
         return
@@ -106,7 +104,7 @@ def version_resolve(state: CliState, repo: str, spec: str, pre: bool) -> None:
 
     if spec not in ("latest", "newest"):
         semver.parse_range(spec)  # bad input fails before the store is opened
-    name, commit = state.store().repo(repo).resolve_version(spec, prerelease=pre)
+    name, commit = state.store().repo(repo).lifecycle.resolve_version(spec, prerelease=pre)
     emit(state, {"spec": spec, "name": name, "version": str(semver.parse(name)),
                  "commit": commit}, [[name, commit]])
 
@@ -142,17 +140,17 @@ def alias() -> None:
 def alias_set(state: CliState, repo: str, name: str, ref: str, expect: str | None,
               reason: str) -> None:
     """Point alias NAME of REPO at REF (a version, tag, branch, alias or commit)."""
-    from blacklake_ml.service.lifecycle import labeler, validate_alias_name, validate_text
+    from blacklake_ml.service.lifecycle import validate_alias_name, validate_text
 
     validate_alias_name(name)
     validate_text(reason, "reason")
     r = state.store().repo(repo)
-    event = r.set_alias(name, ref, expected=expect, reason=reason)
+    event = r.lifecycle.set_alias(name, ref, expected=expect, reason=reason)
     if event is not None:
         emit(state, _event_doc(event), [_event_line(event)])
         return
     commit = r.resolve(name)
-    label = labeler(r)(commit, ref)
+    label = r.lifecycle.labeler()(commit, ref)
     emit(state, {"alias": name, "seq": None, "action": "unchanged", "from": commit,
                  "to": commit, "from_label": label, "to_label": label, "by": None,
                  "at": None, "reason": reason},
@@ -165,11 +163,11 @@ def alias_set(state: CliState, repo: str, name: str, ref: str, expect: str | Non
 @pass_state
 def alias_list(state: CliState, repo: str) -> None:
     """List the aliases of REPO."""
-    from blacklake_ml.service.lifecycle import iso, labeler
+    from blacklake_ml.service.lifecycle import iso
 
     r = state.store().repo(repo)
-    rows = r.aliases()
-    label = labeler(r)
+    rows = r.lifecycle.aliases()
+    label = r.lifecycle.labeler()
     docs: list[dict[str, Any]] = [
         {"name": a.name, "commit": a.commit, "label": label(a.commit, None),
          "updated": iso(a.updated)} for a in rows]
@@ -188,7 +186,7 @@ def alias_list(state: CliState, repo: str) -> None:
 @pass_state
 def alias_history(state: CliState, repo: str, name: str) -> None:
     """Show every move of alias NAME, newest first."""
-    docs = [_event_doc(e) for e in state.store().repo(repo).alias_history(name)]
+    docs = [_event_doc(e) for e in state.store().repo(repo).lifecycle.alias_history(name)]
     if state.json:
         emit(state, docs)
         return
@@ -205,7 +203,7 @@ def alias_history(state: CliState, repo: str, name: str) -> None:
 @pass_state
 def alias_rollback(state: CliState, repo: str, name: str, reason: str) -> None:
     """Move alias NAME back to its previous target (repeat to go further back)."""
-    event = state.store().repo(repo).rollback_alias(name, reason=reason)
+    event = state.store().repo(repo).lifecycle.rollback_alias(name, reason=reason)
     emit(state, _event_doc(event), [_event_line(event)])
 
 
@@ -217,7 +215,7 @@ def alias_rollback(state: CliState, repo: str, name: str, reason: str) -> None:
 @pass_state
 def alias_rollforward(state: CliState, repo: str, name: str, reason: str) -> None:
     """Undo the last rollback of alias NAME."""
-    event = state.store().repo(repo).rollforward_alias(name, reason=reason)
+    event = state.store().repo(repo).lifecycle.rollforward_alias(name, reason=reason)
     emit(state, _event_doc(event), [_event_line(event)])
 
 
@@ -232,7 +230,7 @@ def alias_rollforward(state: CliState, repo: str, name: str, reason: str) -> Non
 def alias_delete(state: CliState, repo: str, name: str, expect: str | None,
                  reason: str) -> None:
     """Delete alias NAME of REPO (its history is kept)."""
-    event = state.store().repo(repo).delete_alias(name, expected=expect, reason=reason)
+    event = state.store().repo(repo).lifecycle.delete_alias(name, expected=expect, reason=reason)
     emit(state, _event_doc(event), [_event_line(event)])
 
 
@@ -275,7 +273,7 @@ def deploy_set(state: CliState, repo: str, env: str, ref: str, note: str) -> Non
 
     validate_environment(env)
     validate_text(note, "note")
-    (doc,) = _deployment_docs([state.store().repo(repo).deploy(env, ref, note=note)])
+    (doc,) = _deployment_docs([state.store().repo(repo).lifecycle.deploy(env, ref, note=note)])
     emit(state, doc, [_deployment_line(doc)])
 
 
@@ -285,7 +283,7 @@ def deploy_set(state: CliState, repo: str, env: str, ref: str, note: str) -> Non
 @pass_state
 def deploy_list(state: CliState, repo: str) -> None:
     """What runs where: the current deployment of every environment of REPO."""
-    _show_deployments(state, _deployment_docs(state.store().repo(repo).deployments()))
+    _show_deployments(state, _deployment_docs(state.store().repo(repo).lifecycle.deployments()))
 
 
 @deploy.command("history")
@@ -296,7 +294,7 @@ def deploy_list(state: CliState, repo: str) -> None:
 def deploy_history(state: CliState, repo: str, env: str) -> None:
     """Every deployment record of ENV, newest first."""
     _show_deployments(state,
-                      _deployment_docs(state.store().repo(repo).deployment_history(env)))
+                      _deployment_docs(state.store().repo(repo).lifecycle.deployment_history(env)))
 
 
 @deploy.command("rollback")
@@ -307,7 +305,8 @@ def deploy_history(state: CliState, repo: str, env: str) -> None:
 @pass_state
 def deploy_rollback(state: CliState, repo: str, env: str, note: str) -> None:
     """Redeploy the version ENV ran before the current one."""
-    (doc,) = _deployment_docs([state.store().repo(repo).rollback_deployment(env, note=note)])
+    lc = state.store().repo(repo).lifecycle
+    (doc,) = _deployment_docs([lc.rollback_deployment(env, note=note)])
     emit(state, doc, [_deployment_line(doc)])
 
 
@@ -319,8 +318,8 @@ def deploy_rollback(state: CliState, repo: str, env: str, note: str) -> None:
 @pass_state
 def deploy_rollforward(state: CliState, repo: str, env: str, note: str) -> None:
     """Undo the last rollback of ENV."""
-    (doc,) = _deployment_docs([state.store().repo(repo).rollforward_deployment(env,
-                                                                              note=note)])
+    lc = state.store().repo(repo).lifecycle
+    (doc,) = _deployment_docs([lc.rollforward_deployment(env, note=note)])
     emit(state, doc, [_deployment_line(doc)])
 
 
@@ -332,7 +331,7 @@ def deploy_rollforward(state: CliState, repo: str, env: str, note: str) -> None:
 def deployments(state: CliState, repo: str, env: str | None) -> None:
     """Current deployments of REPO (same as 'deploy list'), or ENV's history with --env."""
     r = state.store().repo(repo)
-    rows = r.deployment_history(env) if env is not None else r.deployments()
+    rows = r.lifecycle.deployment_history(env) if env is not None else r.lifecycle.deployments()
     _show_deployments(state, _deployment_docs(rows))
 
 
@@ -360,7 +359,7 @@ def deprecate(state: CliState, repo: str, ref: str | None, sunset: str | None,
 
     validate_text(reason, "reason", required=True)
     parse_sunset(sunset)  # bad input fails before the store is opened
-    row = state.store().repo(repo).deprecate(ref, reason=reason, sunset=sunset)
+    row = state.store().repo(repo).lifecycle.deprecate(ref, reason=reason, sunset=sunset)
     emit(state, _deprecation_doc(repo, row), [describe(repo, row)])
 
 
@@ -371,7 +370,7 @@ def deprecate(state: CliState, repo: str, ref: str | None, sunset: str | None,
 @pass_state
 def undeprecate(state: CliState, repo: str, ref: str | None) -> None:
     """Lift the deprecation of version REF of REPO (or of the repository without REF)."""
-    state.store().repo(repo).undeprecate(ref)
+    state.store().repo(repo).lifecycle.undeprecate(ref)
     what = f"{repo} {ref}" if ref else repo
     emit(state, {"repo": repo, "ref": ref, "deprecated": False},
          [f"{what} is no longer deprecated"])
@@ -383,7 +382,8 @@ def undeprecate(state: CliState, repo: str, ref: str | None) -> None:
 @pass_state
 def deprecations(state: CliState, repo: str) -> None:
     """List the deprecations of REPO (a null commit means the whole repository)."""
-    docs = [_deprecation_doc(repo, row) for row in state.store().repo(repo).deprecations()]
+    rows = state.store().repo(repo).lifecycle.deprecations()
+    docs = [_deprecation_doc(repo, row) for row in rows]
     if state.json:
         emit(state, docs)
         return

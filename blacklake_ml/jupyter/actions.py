@@ -53,11 +53,11 @@ def set_alias(store: Store, repo: str, name: str, ref: str, expect: str | None,
     lifecycle.validate_alias_name(name)
     why = lifecycle.validate_text(reason, "reason")
     r = store.repo(repo)
-    event = r.set_alias(name, ref, expected=expect, reason=why)
+    event = r.lifecycle.set_alias(name, ref, expected=expect, reason=why)
     if event is not None:
         return lifecycle.alias_event_json(event)
     commit = r.resolve(name)
-    label = lifecycle.labeler(r)(commit, ref)
+    label = r.lifecycle.labeler()(commit, ref)
     return {"alias": name, "seq": None, "action": "unchanged", "from": commit, "to": commit,
             "from_label": label, "to_label": label, "by": None, "at": None, "reason": why}
 

@@ -160,7 +160,7 @@ def repo_detail(store: Store, name: str) -> dict[str, Any]:
     r = store.repo(name)
     catalog = store.catalog
     refs = catalog.list_refs(r.id)
-    label = lifecycle.labeler(r)
+    label = r.lifecycle.labeler()
     branches = [x for x in refs if x.kind == "branch"]
     default = default_branch(branches)
     head: dict[str, Any] | None = None
@@ -176,9 +176,9 @@ def repo_detail(store: Store, name: str) -> dict[str, Any]:
         branches=[ref_doc(x) for x in branches],
         tags=[ref_doc(x) for x in refs if x.kind == "tag"],
         aliases=[ref_doc(x, label(x.commit, None)) for x in refs if x.kind == "alias"],
-        versions=lifecycle.versions_overview(r),
-        deployments=[lifecycle.deployment_json(d) for d in r.deployments()],
-        deprecations=[lifecycle.deprecation_json(d) for d in r.deprecations()],
+        versions=r.lifecycle.versions_overview(),
+        deployments=[lifecycle.deployment_json(d) for d in r.lifecycle.deployments()],
+        deprecations=[lifecycle.deprecation_json(d) for d in r.lifecycle.deprecations()],
         stats={"commits": catalog.count_commits(r.id), "branches": len(branches),
                "tags": sum(1 for x in refs if x.kind == "tag"),
                "aliases": sum(1 for x in refs if x.kind == "alias"), "head": head},
@@ -194,7 +194,7 @@ def list_refs(store: Store, repo: str, kind: str | None, page: Page) -> dict[str
     rows = [x for x in store.catalog.list_refs(r.id) if x.kind in REF_KINDS]
     if kind is not None:
         rows = [x for x in rows if x.kind == kind]
-    label = lifecycle.labeler(r)
+    label = r.lifecycle.labeler()
     items = [ref_doc(x, label(x.commit, None)) for x in page.slice(rows)]
     return page.doc(items, total=len(rows))
 
@@ -203,10 +203,10 @@ def alias_detail(store: Store, repo: str, name: str, page: Page) -> dict[str, An
     """An alias, where it points, and its history (newest first, paginated)."""
     r = store.repo(repo)
     lifecycle.validate_alias_name(name)
-    history = r.alias_history(name)  # NotFound for an alias that never existed
+    history = r.lifecycle.alias_history(name)  # NotFound for an alias that never existed
     row = store.catalog.get_ref(r.id, name)
     current = row if row is not None and row.kind == "alias" else None
-    label = lifecycle.labeler(r)
+    label = r.lifecycle.labeler()
     doc: dict[str, Any] = {
         "name": name, "commit": current.commit if current else None,
         "label": label(current.commit, None) if current else None,
@@ -282,7 +282,7 @@ def file_info(store: Store, repo: str, ref: str, path: str, *, md5: bool = False
     readme_dir = card.path if card is not None and asset_is_dir else \
         (path if e.is_dir else None)
     doc["readme"] = _readme(store, r, commit, readme_dir) if readme_dir is not None else None
-    dep = lifecycle.deprecation(r, commit)
+    dep = r.lifecycle.deprecation(commit)
     doc["deprecation"] = lifecycle.deprecation_json(dep) if dep is not None else None
     if e.is_dir:
         doc.update(sha256=None, text=False, content=None, content_truncated=False)

@@ -10,14 +10,15 @@ point leaves either the old ref (plus unreferenced objects for ``gc``) or the ne
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from typing_extensions import Self
 
-from blacklake_ml.catalog import BlobRow, CommitBatch, CommitRow
+from blacklake_ml.catalog import BlobRow, Catalog, CommitBatch, CommitRow, RepoRow
+from blacklake_ml.core.chunking import Chunker
 from blacklake_ml.core.collector import collector_paused
 from blacklake_ml.core.ids import Kind
 from blacklake_ml.core.names import (
@@ -35,18 +36,17 @@ from blacklake_ml.errors import (
     InvalidInput,
     InvalidPath,
     PathNotFound,
+    QuotaExceeded,
     RefMoved,
 )
 from blacklake_ml.service.diff import diff_trees
+from blacklake_ml.service.history import branch_head
 from blacklake_ml.service.ingest import Ingestor
 from blacklake_ml.service.localtree import scan_dir
 from blacklake_ml.service.objectdb import EMPTY_TREE_ID, ObjectDB
 from blacklake_ml.service.packs import PackWriter
 from blacklake_ml.service.trees import Root, TreeBuilder, lookup
-
-if TYPE_CHECKING:
-    from blacklake_ml.service.repo import Repo
-
+from blacklake_ml.storage import ObjectStorage
 
 
 def now_iso() -> str:
@@ -65,6 +65,31 @@ def commit_time(value: str | datetime) -> str:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise InvalidInput("a commit time needs a timezone (e.g. 2026-11-26T10:00:00+01:00)")
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class CommitTarget:
+    """What writing commits to one repository needs: no ``Repo`` or ``Store``, just the
+    repository's catalog row (id, name, quotas), the storage and catalog, the object reader,
+    the chunker, the default author, and whom to tell after its ref moved."""
+
+    repo: RepoRow
+    storage: ObjectStorage
+    catalog: Catalog
+    odb: ObjectDB
+    chunker: Chunker
+    author: str
+    refs_changed: Callable[[], None]
+
+
+def check_quota(repo: RepoRow, root: Root) -> None:
+    """Raise :class:`QuotaExceeded` if a snapshot with ``root`` breaks a quota of ``repo``."""
+    if repo.max_bytes is not None and root.size > repo.max_bytes:
+        raise QuotaExceeded(f"repository {repo.name!r} quota: {root.size} bytes would "
+                            f"exceed the limit of {repo.max_bytes}")
+    if repo.max_files is not None and root.nfiles > repo.max_files:
+        raise QuotaExceeded(f"repository {repo.name!r} quota: {root.nfiles} files would "
+                            f"exceed the limit of {repo.max_files}")
 
 
 @dataclass
@@ -88,17 +113,17 @@ class CommitResult:
                 "fast_forward": self.fast_forward}
 
 
-def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[str, ...],
-            message: str, *, writer: PackWriter, meta: Mapping[str, str] | None = None,
-            author: str | None = None, blobs: Iterable[BlobRow] = (),
-            required: Iterable[str] = (), time: str | None = None) -> str:
+def publish(target: CommitTarget, branch: str, expected: str, root: Root,
+            parents: tuple[str, ...], message: str, *, writer: PackWriter,
+            meta: Mapping[str, str] | None = None, author: str | None = None,
+            blobs: Iterable[BlobRow] = (), required: Iterable[str] = (),
+            time: str | None = None) -> str:
     """Write the commit object and move ``branch`` from ``expected`` to it.
 
     Raises :class:`RefMoved` if the branch moved (the caller decides: rebase or conflict).
     """
-    repo.check_quota(root)
-    store = repo.store
-    who = author or store.config.author
+    check_quota(target.repo, root)
+    who = author or target.author
     commit = Commit(tree=root.id, parents=parents, author=who, committer=who,
                     time=time or now_iso(),
                     message=message, meta=dict(meta or {}), size=root.size,
@@ -107,10 +132,10 @@ def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[s
     cid = commit.id
     writer.add(Kind.COMMIT, cid, body)
     writer.flush()
-    parent_rows = store.catalog.get_commits(repo.id, parents)
+    parent_rows = target.catalog.get_commits(target.repo.id, parents)
     generation = 1 + max((r.generation for r in parent_rows.values()), default=0)
-    first_parent_tree = store.odb.commit(parents[0]).tree if parents else None
-    d = diff_trees(store.odb, first_parent_tree, root.id)
+    first_parent_tree = target.odb.commit(parents[0]).tree if parents else None
+    d = diff_trees(target.odb, first_parent_tree, root.id)
     changes = d.path_changes()
     row = CommitRow(id=cid, tree=root.id, parents=parents, author=who, committer=who,
                     time=commit.time, message=message, meta=dict(commit.meta),
@@ -126,8 +151,8 @@ def publish(repo: Repo, branch: str, expected: str, root: Root, parents: tuple[s
                         required_objects=sorted(needed),
                         own_packs={p.id: p.nobjects for p in writer.published},
                         own_objects=sorted(writer.written))
-    store.catalog.update_ref(repo.id, branch, expected, batch, cid)
-    store.refs_changed(repo)
+    target.catalog.update_ref(target.repo.id, branch, expected, batch, cid)
+    target.refs_changed()
     return cid
 
 
@@ -162,11 +187,11 @@ class Transaction:
             tx.delete("data/old.parquet")
     """
 
-    def __init__(self, repo: Repo, branch: str, message: str, *,
+    def __init__(self, target: CommitTarget, branch: str, message: str, *,
                  meta: Mapping[str, Any] | None = None, author: str | None = None,
                  time: str | datetime | None = None,
                  progress: Progress = NULL_PROGRESS) -> None:
-        self.repo = repo
+        self.target = target
         #: the commit's time when given (imports keep the source's dates), else "now"
         self.time = commit_time(time) if time is not None else None
         self.branch = branch
@@ -174,7 +199,7 @@ class Transaction:
         self.meta = validate_meta(meta)
         self.author = author
         self.progress = progress
-        self.base = repo.branch_head(branch)
+        self.base = branch_head(target.catalog, target.repo, branch)
         self._puts: dict[str, _Put] = {}
         self._deletes: set[str] = set()
         self.result: CommitResult | None = None
@@ -236,12 +261,12 @@ class Transaction:
         if self._closed:
             raise RuntimeError("transaction already finished")
         self._closed = True
-        repo, store = self.repo, self.repo.store
+        target = self.target
         puts = list(self._puts.values())
-        with PackWriter(store.storage, store.catalog,
-                        on_published=store.odb.remember_locations) as writer:
-            ingestor = Ingestor(store.catalog, writer, store.chunker, self.progress,
-                                remember_chunk=store.odb.remember_chunk)
+        with PackWriter(target.storage, target.catalog,
+                        on_published=target.odb.remember_locations) as writer:
+            ingestor = Ingestor(target.catalog, writer, target.chunker, self.progress,
+                                remember_chunk=target.odb.remember_chunk)
             try:
                 total = sum(p.size for p in puts)
                 self.progress.start(total, "B", f"storing {len(puts)} files")
@@ -255,11 +280,11 @@ class Transaction:
                 self.progress.finish()
                 ingestor.close()
             changes: dict[str, TreeEntry | None] = {}
-            base_tree = store.odb.commit(self.base).tree
+            base_tree = target.odb.commit(self.base).tree
             for p, (fid, manifest) in zip(from_disk + from_mem, stored):
-                store.odb.remember_file(fid, manifest)
+                target.odb.remember_file(fid, manifest)
                 if manifest.sha256 is None:
-                    fid = _same_content_id(store.odb, base_tree, p.path, fid, manifest)
+                    fid = _same_content_id(target.odb, base_tree, p.path, fid, manifest)
                 name = p.path.rsplit("/", 1)[-1]
                 changes[p.path] = TreeEntry(name, FILE, fid, manifest.size, 1, p.meta)
             for path in self._deletes:
@@ -272,22 +297,22 @@ class Transaction:
                 # branch rebases onto the new head unless the concurrent commit touched the
                 # same paths (then it is a conflict: never silently overwrite theirs).
                 nonlocal parent, rebased
-                head = store.odb.commit(parent)
-                root = TreeBuilder(store.odb, writer).apply(head.tree, changes)
+                head = target.odb.commit(parent)
+                root = TreeBuilder(target.odb, writer).apply(head.tree, changes)
                 if root.id == head.tree and not allow_empty:
                     writer.flush()
                     return CommitResult(parent, ingestor.files, ingestor.bytes,
                                         writer.bytes_written, created=False,
                                         parents=head.parents)
                 try:
-                    cid = publish(repo, self.branch, parent, root, (parent,), self.message,
+                    cid = publish(target, self.branch, parent, root, (parent,), self.message,
                                   writer=writer, meta=self.meta, author=self.author,
                                   blobs=ingestor.blobs.values(), required=ingestor.required,
                                   time=self.time)
                 except RefMoved:
-                    moved_to = repo.branch_head(self.branch)
-                    theirs = diff_trees(store.odb, head.tree,
-                                        store.odb.commit(moved_to).tree).paths()
+                    moved_to = branch_head(target.catalog, target.repo, self.branch)
+                    theirs = diff_trees(target.odb, head.tree,
+                                        target.odb.commit(moved_to).tree).paths()
                     clash = overlapping(changes.keys(), theirs)
                     if clash:
                         raise CommitConflict(
@@ -319,4 +344,4 @@ class Transaction:
             self.commit()
 
 
-__all__ = ["CommitResult", "Transaction", "now_iso", "publish"]
+__all__ = ["CommitResult", "CommitTarget", "Transaction", "check_quota", "now_iso", "publish"]

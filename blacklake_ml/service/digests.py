@@ -10,15 +10,15 @@ missing digest in that pass, and stores them in the catalog's ``blobs`` row.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from blacklake_ml.service.store import Store
+from blacklake_ml.catalog import Catalog
+from blacklake_ml.service.objectdb import ObjectDB
 
 
-def file_digests(store: Store, file_id: str, *, md5: bool = False) -> dict[str, Any]:
+def file_digests(odb: ObjectDB, catalog: Catalog, file_id: str, *, md5: bool = False
+                 ) -> dict[str, Any]:
     """``{"id", "size", "sha256"}`` (+ ``"md5"`` when asked) of a stored file object."""
-    odb, catalog = store.odb, store.catalog
     manifest = odb.file(file_id)
     sha256 = manifest.sha256
     md5_value: str | None = None

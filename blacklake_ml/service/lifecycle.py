@@ -27,6 +27,10 @@ replaying the event log (:func:`replay`):
 A rollback is computed from the log, so it is applied only if the log has not grown since it
 was read (``after_seq``); a concurrent change makes it fail with :class:`RefConflict`
 rather than undo something the caller never saw.
+
+:class:`Lifecycle` (``repo.lifecycle``) holds the verbs of one repository. It is built from
+what they need (the catalog, the repository's id and name, the default author, ref
+resolution and whom to tell after a ref moved), never from a ``Repo``.
 """
 
 from __future__ import annotations
@@ -38,9 +42,9 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from blacklake_ml.catalog import AliasEvent, DeploymentRow, DeprecationRow, RefRow
+from blacklake_ml.catalog import AliasEvent, Catalog, DeploymentRow, DeprecationRow, RefRow
 from blacklake_ml.core import semver
 from blacklake_ml.core.names import HEX_RE, validate_ref_name
 from blacklake_ml.core.retry import LOST, MAX_ATTEMPTS, Lost, retry_cas
@@ -56,9 +60,7 @@ from blacklake_ml.errors import (
     RefMoved,
     RefNotFound,
 )
-
-if TYPE_CHECKING:
-    from blacklake_ml.service.repo import Repo
+from blacklake_ml.service.history import RepoRef
 
 MAX_REASON_CHARS = 1024
 MAX_ACTOR_CHARS = 256
@@ -87,9 +89,9 @@ def validate_text(text: str, what: str, *, required: bool = False,
     return out
 
 
-def actor(repo: Repo, by: str | None) -> str:
-    """Who does it: ``by``, else the configured author."""
-    who = by if by is not None else (repo.store.config.author or "unknown")
+def actor(default: str, by: str | None) -> str:
+    """Who does it: ``by``, else the configured author ``default``."""
+    who = by if by is not None else (default or "unknown")
     return validate_text(who, "the author (by)", required=True, limit=MAX_ACTOR_CHARS)
 
 
@@ -160,61 +162,6 @@ def _version_tags(tags: Iterable[RefRow]) -> list[VersionTag]:
     return sorted(out, key=lambda t: (t.version, t.name))
 
 
-def versions(repo: Repo) -> list[VersionTag]:
-    """Every version of the repository, lowest precedence first."""
-    return _version_tags(repo.store.catalog.list_refs(repo.id, "tag"))
-
-
-def create_version(repo: Repo, version: str, ref: str = "main") -> RefRow:
-    """Tag ``ref`` as ``version``; refuses a version that exists under any spelling."""
-    v = semver.parse(version)
-    validate_ref_name(version, "version")  # also the ref-name length limit
-    commit = repo._existing_commit(ref)
-    spellings = [str(v), f"v{v}"]
-    row = repo.store.catalog.create_tag_exclusive(repo.id, version, commit, spellings)
-    repo.store.refs_changed(repo)
-    return row
-
-
-def resolve_version(repo: Repo, spec: str, *, prerelease: bool = False) -> VersionTag:
-    """The version ``spec`` selects: ``latest`` (highest release), ``newest`` (highest,
-    prereleases included) or the highest match of a range (``^1.2``, ``>=1,<2``, ``1.x``)."""
-    if not isinstance(spec, str):
-        raise InvalidInput("version spec must be a string")
-    all_versions = versions(repo)
-    if spec == "latest":
-        found = [t for t in all_versions if not t.prerelease or prerelease]
-    elif spec == "newest":
-        found = all_versions
-    else:
-        rng = semver.parse_range(spec)
-        found = [t for t in all_versions if rng.matches(t.version, prerelease=prerelease)]
-    if not found:
-        what = "no versions" if not all_versions else f"no version matching {spec!r}"
-        raise RefNotFound(f"{what} in repository {repo.name!r}")
-    return found[-1]
-
-
-def labeler(repo: Repo) -> Callable[[str, str | None], str | None]:
-    """``label(commit, ref)``: the version name for ``commit`` (one query for the tags).
-
-    ``ref`` wins when it is a version naming that commit; otherwise the highest version at
-    the commit, or None.
-    """
-    tags = _version_tags(repo.store.catalog.list_refs(repo.id, "tag"))
-    by_commit: dict[str, str] = {}
-    names = {t.name: t.commit for t in tags}
-    for t in tags:  # ascending: the highest version ends up winning
-        by_commit[t.commit] = t.name
-
-    def label(commit: str, ref: str | None = None) -> str | None:
-        if ref is not None and names.get(ref) == commit:
-            return ref
-        return by_commit.get(commit)
-
-    return label
-
-
 # -- undo/redo timelines --------------------------------------------------------------------
 @dataclass(frozen=True)
 class Target:
@@ -258,245 +205,6 @@ def replay(steps: Iterable[tuple[str, str | None, str | None]]) -> Timeline:
     return tl
 
 
-# -- aliases --------------------------------------------------------------------------------
-def _alias_row(repo: Repo, name: str) -> RefRow:
-    row = repo.store.catalog.get_ref(repo.id, name)
-    if row is None:
-        raise RefNotFound(f"no alias named {name!r} in repository {repo.name!r}")
-    if row.kind != "alias":
-        raise RefNotFound(f"{name!r} is a {row.kind}, not an alias")
-    return row
-
-
-def _expected_commit(repo: Repo, expected: str) -> str:
-    """The commit id a caller's ``expected`` names (a full id is taken as is)."""
-    if isinstance(expected, str) and len(expected) == 64 and HEX_RE.fullmatch(expected):
-        return expected
-    return repo.resolve(expected)
-
-
-def aliases(repo: Repo) -> list[RefRow]:
-    """Every alias of the repository, by name."""
-    return repo.store.catalog.list_refs(repo.id, "alias")
-
-
-def set_alias(repo: Repo, name: str, ref: str, *, expected: str | None = None,
-              reason: str = "", by: str | None = None) -> AliasEvent | None:
-    """Point alias ``name`` at the commit ``ref`` names (creating the alias if needed).
-
-    With ``expected`` (a commit id or ref), the alias must currently point there, else
-    :class:`RefConflict` and nothing changes. Without it, a concurrent move is retried: the
-    alias ends at ``ref`` and both moves are in its history. Returns the recorded event, or
-    None when the alias already pointed at that commit.
-    """
-    validate_alias_name(name)
-    why, who = validate_text(reason, "reason"), actor(repo, by)
-    exp = _expected_commit(repo, expected) if expected is not None else None
-    target = repo._existing_commit(ref)
-    catalog = repo.store.catalog
-
-    def attempt() -> AliasEvent | None | Lost:
-        # Each try re-reads the alias: a move that lost the race to a concurrent one is
-        # retried from where that one left it (unless the caller pinned ``expected``).
-        row = catalog.get_ref(repo.id, name)
-        if row is not None and row.kind != "alias":
-            raise RefExists(f"a {row.kind} named {name!r} already exists: an alias cannot "
-                            "share its name")
-        current = row.commit if row is not None else None
-        if exp is not None and current != exp:
-            where = f"points at {current[:12]}" if current else "does not exist"
-            raise RefConflict(f"alias {name!r} {where}, not at the expected {exp[:12]}; "
-                              "nothing changed")
-        if current == target:
-            return None
-        label = labeler(repo)
-        try:
-            event = catalog.move_alias(
-                repo.id, name, current, target, action="create" if current is None else "move",
-                by=who, reason=why, from_label=label(current, None) if current else None,
-                to_label=label(target, ref))
-        except (RefMoved, RefExists):
-            if exp is not None:
-                raise RefConflict(f"alias {name!r} moved concurrently; nothing changed"
-                                  ) from None
-            return LOST
-        repo.store.refs_changed(repo)
-        return event
-
-    return retry_cas(attempt, give_up=lambda: RefConflict(
-        f"gave up moving alias {name!r} after {MAX_ATTEMPTS} lost races"))
-
-
-def delete_alias(repo: Repo, name: str, *, expected: str | None = None, reason: str = "",
-                 by: str | None = None) -> AliasEvent:
-    """Delete alias ``name`` (its history stays); ``expected`` as in :func:`set_alias`."""
-    validate_alias_name(name)
-    why, who = validate_text(reason, "reason"), actor(repo, by)
-    exp = _expected_commit(repo, expected) if expected is not None else None
-
-    def attempt() -> AliasEvent | Lost:
-        # As in set_alias: re-read the alias on every try.
-        row = _alias_row(repo, name)
-        if exp is not None and row.commit != exp:
-            raise RefConflict(f"alias {name!r} points at {row.commit[:12]}, not at the "
-                              f"expected {exp[:12]}; nothing changed")
-        try:
-            event = repo.store.catalog.move_alias(
-                repo.id, name, row.commit, None, action="delete", by=who, reason=why,
-                from_label=labeler(repo)(row.commit, None))
-        except RefMoved:
-            if exp is not None:
-                raise RefConflict(f"alias {name!r} moved concurrently; nothing changed"
-                                  ) from None
-            return LOST
-        repo.store.refs_changed(repo)
-        return event
-
-    return retry_cas(attempt, give_up=lambda: RefConflict(
-        f"gave up deleting alias {name!r} after {MAX_ATTEMPTS} lost races"))
-
-
-def alias_history(repo: Repo, name: str) -> list[AliasEvent]:
-    """Events of alias ``name``, newest first (kept after the alias was deleted)."""
-    validate_alias_name(name)
-    events = repo.store.catalog.alias_history(repo.id, name)
-    if not events:
-        _alias_row(repo, name)  # the precise "no such alias" / "is a branch" error
-    return events[::-1]
-
-
-def _undo_alias(repo: Repo, name: str, forward: bool, reason: str, by: str | None
-                ) -> AliasEvent:
-    validate_alias_name(name)
-    why, who = validate_text(reason, "reason"), actor(repo, by)
-    row = _alias_row(repo, name)
-    catalog = repo.store.catalog
-    events = catalog.alias_history(repo.id, name)
-    tl = replay((e.action, e.to_commit, e.to_label) for e in events)
-    stack = tl.redo if forward else tl.undo
-    if not stack:
-        raise NoHistory(f"alias {name!r} has no rollback to undo" if forward else
-                        f"alias {name!r} has no earlier target to roll back to")
-    target = stack[-1]
-    current_label = tl.current.label if tl.current is not None else None
-    try:
-        event = catalog.move_alias(
-            repo.id, name, row.commit, target.commit,
-            action="rollforward" if forward else "rollback", by=who, reason=why,
-            from_label=current_label, to_label=target.label,
-            after_seq=events[-1].seq if events else 0)
-    except RefMoved:
-        raise RefConflict(f"alias {name!r} changed concurrently; nothing changed (see "
-                          "'alias history' and retry)") from None
-    repo.store.refs_changed(repo)
-    return event
-
-
-def rollback_alias(repo: Repo, name: str, *, reason: str = "", by: str | None = None
-                   ) -> AliasEvent:
-    """Move alias ``name`` back to its previous target (see the module docstring)."""
-    return _undo_alias(repo, name, False, reason, by)
-
-
-def rollforward_alias(repo: Repo, name: str, *, reason: str = "", by: str | None = None
-                      ) -> AliasEvent:
-    """Undo the last rollback of alias ``name``."""
-    return _undo_alias(repo, name, True, reason, by)
-
-
-# -- deployments ----------------------------------------------------------------------------
-def deploy(repo: Repo, env: str, ref: str, *, by: str | None = None, note: str = ""
-           ) -> DeploymentRow:
-    """Record that the commit ``ref`` names now runs in environment ``env``."""
-    validate_environment(env)
-    text, who = validate_text(note, "note"), actor(repo, by)
-    commit = repo._existing_commit(ref)
-    return repo.store.catalog.record_deployment(
-        repo.id, env, commit, action="deploy", by=who, label=labeler(repo)(commit, ref),
-        note=text)
-
-
-def deployments(repo: Repo) -> list[DeploymentRow]:
-    """What runs where: the latest record of every environment, by environment name."""
-    return repo.store.catalog.current_deployments(repo.id)
-
-
-def _history(repo: Repo, env: str) -> list[DeploymentRow]:
-    validate_environment(env)
-    rows = repo.store.catalog.deployment_history(repo.id, env)
-    if not rows:
-        raise EnvironmentNotFound(f"nothing was ever deployed to {env!r} from repository "
-                                  f"{repo.name!r}")
-    return rows
-
-
-def deployment_history(repo: Repo, env: str) -> list[DeploymentRow]:
-    """The records of one environment, newest first."""
-    return _history(repo, env)[::-1]
-
-
-def _undo_deployment(repo: Repo, env: str, forward: bool, note: str, by: str | None
-                     ) -> DeploymentRow:
-    rows = _history(repo, env)
-    text, who = validate_text(note, "note"), actor(repo, by)
-    tl = replay((r.action, r.commit, r.label) for r in rows)
-    stack = tl.redo if forward else tl.undo
-    if not stack:
-        raise NoHistory(f"environment {env!r} has no rollback to undo" if forward else
-                        f"environment {env!r} has no earlier deployment to roll back to")
-    target = stack[-1]
-    try:
-        return repo.store.catalog.record_deployment(
-            repo.id, env, target.commit, action="rollforward" if forward else "rollback",
-            by=who, label=target.label, note=text, after_seq=rows[-1].seq)
-    except RefMoved:
-        raise RefConflict(f"deployments to {env!r} changed concurrently; nothing changed "
-                          "(see 'deploy history' and retry)") from None
-
-
-def rollback_deployment(repo: Repo, env: str, *, by: str | None = None, note: str = ""
-                        ) -> DeploymentRow:
-    """Redeploy the previous deployment of ``env`` (see the module docstring)."""
-    return _undo_deployment(repo, env, False, note, by)
-
-
-def rollforward_deployment(repo: Repo, env: str, *, by: str | None = None, note: str = ""
-                           ) -> DeploymentRow:
-    """Undo the last rollback of ``env``."""
-    return _undo_deployment(repo, env, True, note, by)
-
-
-# -- deprecations ---------------------------------------------------------------------------
-def _forget_deprecations(repo: Repo) -> None:
-    repo._deprecation_cache.clear()
-
-
-def deprecate(repo: Repo, ref: str | None = None, *, reason: str,
-              sunset: str | date | None = None, by: str | None = None) -> DeprecationRow:
-    """Deprecate the commit ``ref`` names (None: the whole repository); replaces an earlier
-    deprecation of the same target."""
-    why = validate_text(reason, "reason", required=True)
-    day, who = parse_sunset(sunset), actor(repo, by)
-    commit = label = None
-    if ref is not None:
-        commit = repo._existing_commit(ref)
-        label = labeler(repo)(commit, ref)
-    row = repo.store.catalog.set_deprecation(repo.id, commit, reason=why, sunset=day, by=who,
-                                             label=label)
-    _forget_deprecations(repo)
-    return row
-
-
-def undeprecate(repo: Repo, ref: str | None = None) -> None:
-    """Lift the deprecation of ``ref``'s commit (None: of the repository)."""
-    commit = repo.resolve(ref) if ref is not None else None
-    if not repo.store.catalog.clear_deprecation(repo.id, commit):
-        what = f"{ref!r} of repository {repo.name!r}" if ref is not None \
-            else f"repository {repo.name!r}"
-        raise NotFound(f"{what} is not deprecated")
-    _forget_deprecations(repo)
-
-
 def _applicable(rows: Iterable[DeprecationRow]) -> DeprecationRow | None:
     """The commit's own deprecation if any, else the repository-wide one."""
     best = None
@@ -504,17 +212,6 @@ def _applicable(rows: Iterable[DeprecationRow]) -> DeprecationRow | None:
         if row.commit is not None or best is None:
             best = row
     return best
-
-
-def deprecation(repo: Repo, ref: str) -> DeprecationRow | None:
-    """The deprecation applying to ``ref``'s commit (its own, else the repository's)."""
-    commit = repo.resolve(ref)
-    return _applicable(repo.store.catalog.find_deprecations(repo.id, commit))
-
-
-def deprecations(repo: Repo) -> list[DeprecationRow]:
-    """Every deprecation of the repository (repository-wide first)."""
-    return repo.store.catalog.find_deprecations(repo.id)
 
 
 def past_sunset(row: DeprecationRow, today: date | None = None) -> bool:
@@ -537,19 +234,6 @@ def describe(repo_name: str, row: DeprecationRow) -> str:
     return text
 
 
-def _cached_deprecation(repo: Repo, commit: str) -> DeprecationRow | None:
-    cache = repo._deprecation_cache
-    now = time.monotonic()
-    hit = cache.get(commit)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    row = _applicable(repo.store.catalog.find_deprecations(repo.id, commit))
-    if len(cache) >= _CACHE_LIMIT:
-        cache.clear()
-    cache[commit] = (now + DEPRECATION_TTL, row)
-    return row
-
-
 def _caller_stacklevel() -> int:
     """The ``stacklevel`` that attributes a warning to the first frame outside this package."""
     level, frame = 1, sys._getframe(1)
@@ -557,17 +241,6 @@ def _caller_stacklevel() -> int:
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
-
-
-def warn_if_deprecated(repo: Repo, commit: str) -> None:
-    """Emit :class:`DeprecatedModelWarning` if ``commit`` (or its repository) is deprecated."""
-    row = _cached_deprecation(repo, commit)
-    if row is None:
-        return
-    warnings.warn(DeprecatedModelWarning(
-        describe(repo.name, row), repo=repo.name, commit=commit, label=row.label,
-        reason=row.reason, sunset=row.sunset, past_sunset=past_sunset(row)),
-        stacklevel=_caller_stacklevel())
 
 
 # -- JSON shapes (CLI --json, and anyone serialising these) ---------------------------------
@@ -598,20 +271,378 @@ def deprecation_json(row: DeprecationRow) -> dict[str, Any]:
             "at": iso(row.at)}
 
 
-def versions_overview(repo: Repo) -> list[dict[str, Any]]:
-    """Every version with its aliases, environments and deprecation (four queries)."""
-    catalog = repo.store.catalog
-    alias_rows = aliases(repo)
-    current = deployments(repo)
-    deps = deprecations(repo)
-    whole = next((d for d in deps if d.commit is None), None)
-    own = {d.commit: d for d in deps if d.commit is not None}
-    out = []
-    for tag in _version_tags(catalog.list_refs(repo.id, "tag")):
-        dep = own.get(tag.commit, whole)
-        doc = version_json(tag)
-        doc["aliases"] = [a.name for a in alias_rows if a.commit == tag.commit]
-        doc["deployed_to"] = [d.environment for d in current if d.commit == tag.commit]
-        doc["deprecated"] = deprecation_json(dep) if dep is not None else None
-        out.append(doc)
-    return out
+# -- the component --------------------------------------------------------------------------
+class Lifecycle:
+    """The model lifecycle of one repository (``repo.lifecycle``): versions, aliases,
+    deployments and deprecations.
+
+    ``resolve(ref)`` names a commit; ``existing_commit(ref)`` does too and checks its object
+    is still stored (not collected by gc); ``refs_changed()`` is called after an alias or a
+    version tag moved, appeared or went away.
+    """
+
+    def __init__(self, catalog: Catalog, repo: RepoRef, *, author: str,
+                 resolve: Callable[[str], str], existing_commit: Callable[[str], str],
+                 refs_changed: Callable[[], None]) -> None:
+        self._catalog = catalog
+        self._repo = repo
+        self._author = author
+        self._resolve = resolve
+        self._existing_commit = existing_commit
+        self._refs_changed = refs_changed
+        #: commit -> (expiry, deprecation or None): model loads check deprecation cheaply
+        self._deprecation_cache: dict[str, tuple[float, DeprecationRow | None]] = {}
+
+    def __repr__(self) -> str:
+        return f"Lifecycle({self._repo.name!r})"
+
+    def _actor(self, by: str | None) -> str:
+        return actor(self._author, by)
+
+    # -- versions ---------------------------------------------------------------------------
+    def versions(self) -> list[VersionTag]:
+        """Every version (tags named by a semantic version), lowest precedence first."""
+        return _version_tags(self._catalog.list_refs(self._repo.id, "tag"))
+
+    def create_version(self, version: str, ref: str = "main") -> RefRow:
+        """Tag ``ref`` as semantic version ``version`` (``v1.2.3``, ``1.0.0-rc.1``).
+
+        Raises :class:`~blacklake_ml.errors.InvalidVersion` for a malformed version and
+        :class:`~blacklake_ml.errors.RefExists` if the version exists under either spelling
+        (``v1.2.3`` and ``1.2.3`` are one version) or the name is taken.
+        """
+        v = semver.parse(version)
+        validate_ref_name(version, "version")  # also the ref-name length limit
+        commit = self._existing_commit(ref)
+        spellings = [str(v), f"v{v}"]
+        row = self._catalog.create_tag_exclusive(self._repo.id, version, commit, spellings)
+        self._refs_changed()
+        return row
+
+    def find_version(self, spec: str = "latest", *, prerelease: bool = False) -> VersionTag:
+        """The version ``spec`` selects (see :meth:`resolve_version`)."""
+        if not isinstance(spec, str):
+            raise InvalidInput("version spec must be a string")
+        all_versions = self.versions()
+        if spec == "latest":
+            found = [t for t in all_versions if not t.prerelease or prerelease]
+        elif spec == "newest":
+            found = all_versions
+        else:
+            rng = semver.parse_range(spec)
+            found = [t for t in all_versions if rng.matches(t.version, prerelease=prerelease)]
+        if not found:
+            what = "no versions" if not all_versions else f"no version matching {spec!r}"
+            raise RefNotFound(f"{what} in repository {self._repo.name!r}")
+        return found[-1]
+
+    def resolve_version(self, spec: str = "latest", *, prerelease: bool = False
+                        ) -> tuple[str, str]:
+        """``(tag name, commit id)`` of the version ``spec`` selects.
+
+        ``latest``: the highest release; ``newest``: the highest version, prereleases
+        included; otherwise a range (``^1.2``, ``~1.2.3``, ``>=1.2,<2``, ``1.x``, exact),
+        where prereleases match only if the range names one of the same ``X.Y.Z`` or
+        ``prerelease`` is true. :class:`~blacklake_ml.errors.RefNotFound` if none matches.
+        """
+        tag = self.find_version(spec, prerelease=prerelease)
+        return tag.name, tag.commit
+
+    def labeler(self) -> Callable[[str, str | None], str | None]:
+        """``label(commit, ref)``: the version name for ``commit`` (one query for the tags).
+
+        ``ref`` wins when it is a version naming that commit; otherwise the highest version
+        at the commit, or None.
+        """
+        tags = self.versions()
+        by_commit: dict[str, str] = {}
+        names = {t.name: t.commit for t in tags}
+        for t in tags:  # ascending: the highest version ends up winning
+            by_commit[t.commit] = t.name
+
+        def label(commit: str, ref: str | None = None) -> str | None:
+            if ref is not None and names.get(ref) == commit:
+                return ref
+            return by_commit.get(commit)
+
+        return label
+
+    def versions_overview(self) -> list[dict[str, Any]]:
+        """Every version with its aliases, environments and deprecation (four queries)."""
+        alias_rows = self.aliases()
+        current = self.deployments()
+        deps = self.deprecations()
+        whole = next((d for d in deps if d.commit is None), None)
+        own = {d.commit: d for d in deps if d.commit is not None}
+        out = []
+        for tag in self.versions():
+            dep = own.get(tag.commit, whole)
+            doc = version_json(tag)
+            doc["aliases"] = [a.name for a in alias_rows if a.commit == tag.commit]
+            doc["deployed_to"] = [d.environment for d in current if d.commit == tag.commit]
+            doc["deprecated"] = deprecation_json(dep) if dep is not None else None
+            out.append(doc)
+        return out
+
+    # -- aliases ----------------------------------------------------------------------------
+    def _alias_row(self, name: str) -> RefRow:
+        row = self._catalog.get_ref(self._repo.id, name)
+        if row is None:
+            raise RefNotFound(f"no alias named {name!r} in repository {self._repo.name!r}")
+        if row.kind != "alias":
+            raise RefNotFound(f"{name!r} is a {row.kind}, not an alias")
+        return row
+
+    def _expected_commit(self, expected: str) -> str:
+        """The commit id a caller's ``expected`` names (a full id is taken as is)."""
+        if isinstance(expected, str) and len(expected) == 64 and HEX_RE.fullmatch(expected):
+            return expected
+        return self._resolve(expected)
+
+    def aliases(self) -> list[RefRow]:
+        """All aliases (``champion``, ``staging``, ...), by name."""
+        return self._catalog.list_refs(self._repo.id, "alias")
+
+    def set_alias(self, name: str, ref: str, *, expected: str | None = None,
+                  reason: str = "", by: str | None = None) -> AliasEvent | None:
+        """Point alias ``name`` at the commit ``ref`` names (creating the alias if needed).
+
+        With ``expected`` (a commit id or ref), the alias must currently point there, else
+        :class:`~blacklake_ml.errors.RefConflict` and nothing changes. Without it, a
+        concurrent move is retried: the alias ends at ``ref`` and both moves are in its
+        history. Returns the recorded event, or None when the alias already pointed at that
+        commit.
+        """
+        validate_alias_name(name)
+        why, who = validate_text(reason, "reason"), self._actor(by)
+        exp = self._expected_commit(expected) if expected is not None else None
+        target = self._existing_commit(ref)
+        catalog, repo_id = self._catalog, self._repo.id
+
+        def attempt() -> AliasEvent | None | Lost:
+            # Each try re-reads the alias: a move that lost the race to a concurrent one is
+            # retried from where that one left it (unless the caller pinned ``expected``).
+            row = catalog.get_ref(repo_id, name)
+            if row is not None and row.kind != "alias":
+                raise RefExists(f"a {row.kind} named {name!r} already exists: an alias "
+                                "cannot share its name")
+            current = row.commit if row is not None else None
+            if exp is not None and current != exp:
+                where = f"points at {current[:12]}" if current else "does not exist"
+                raise RefConflict(f"alias {name!r} {where}, not at the expected {exp[:12]}; "
+                                  "nothing changed")
+            if current == target:
+                return None
+            label = self.labeler()
+            try:
+                event = catalog.move_alias(
+                    repo_id, name, current, target,
+                    action="create" if current is None else "move", by=who, reason=why,
+                    from_label=label(current, None) if current else None,
+                    to_label=label(target, ref))
+            except (RefMoved, RefExists):
+                if exp is not None:
+                    raise RefConflict(f"alias {name!r} moved concurrently; nothing changed"
+                                      ) from None
+                return LOST
+            self._refs_changed()
+            return event
+
+        return retry_cas(attempt, give_up=lambda: RefConflict(
+            f"gave up moving alias {name!r} after {MAX_ATTEMPTS} lost races"))
+
+    def delete_alias(self, name: str, *, expected: str | None = None, reason: str = "",
+                     by: str | None = None) -> AliasEvent:
+        """Delete alias ``name`` (its history stays); ``expected`` as in :meth:`set_alias`."""
+        validate_alias_name(name)
+        why, who = validate_text(reason, "reason"), self._actor(by)
+        exp = self._expected_commit(expected) if expected is not None else None
+
+        def attempt() -> AliasEvent | Lost:
+            # As in set_alias: re-read the alias on every try.
+            row = self._alias_row(name)
+            if exp is not None and row.commit != exp:
+                raise RefConflict(f"alias {name!r} points at {row.commit[:12]}, not at the "
+                                  f"expected {exp[:12]}; nothing changed")
+            try:
+                event = self._catalog.move_alias(
+                    self._repo.id, name, row.commit, None, action="delete", by=who,
+                    reason=why, from_label=self.labeler()(row.commit, None))
+            except RefMoved:
+                if exp is not None:
+                    raise RefConflict(f"alias {name!r} moved concurrently; nothing changed"
+                                      ) from None
+                return LOST
+            self._refs_changed()
+            return event
+
+        return retry_cas(attempt, give_up=lambda: RefConflict(
+            f"gave up deleting alias {name!r} after {MAX_ATTEMPTS} lost races"))
+
+    def alias_history(self, name: str) -> list[AliasEvent]:
+        """Every set/move/rollback/roll-forward/delete of alias ``name``, newest first (kept
+        after the alias was deleted)."""
+        validate_alias_name(name)
+        events = self._catalog.alias_history(self._repo.id, name)
+        if not events:
+            self._alias_row(name)  # the precise "no such alias" / "is a branch" error
+        return events[::-1]
+
+    def _undo_alias(self, name: str, forward: bool, reason: str, by: str | None
+                    ) -> AliasEvent:
+        validate_alias_name(name)
+        why, who = validate_text(reason, "reason"), self._actor(by)
+        row = self._alias_row(name)
+        catalog = self._catalog
+        events = catalog.alias_history(self._repo.id, name)
+        tl = replay((e.action, e.to_commit, e.to_label) for e in events)
+        stack = tl.redo if forward else tl.undo
+        if not stack:
+            raise NoHistory(f"alias {name!r} has no rollback to undo" if forward else
+                            f"alias {name!r} has no earlier target to roll back to")
+        target = stack[-1]
+        current_label = tl.current.label if tl.current is not None else None
+        try:
+            event = catalog.move_alias(
+                self._repo.id, name, row.commit, target.commit,
+                action="rollforward" if forward else "rollback", by=who, reason=why,
+                from_label=current_label, to_label=target.label,
+                after_seq=events[-1].seq if events else 0)
+        except RefMoved:
+            raise RefConflict(f"alias {name!r} changed concurrently; nothing changed (see "
+                              "'alias history' and retry)") from None
+        self._refs_changed()
+        return event
+
+    def rollback_alias(self, name: str, *, reason: str = "", by: str | None = None
+                       ) -> AliasEvent:
+        """Move alias ``name`` back to its previous target (see the module docstring;
+        :class:`~blacklake_ml.errors.NoHistory` if there is none)."""
+        return self._undo_alias(name, False, reason, by)
+
+    def rollforward_alias(self, name: str, *, reason: str = "", by: str | None = None
+                          ) -> AliasEvent:
+        """Undo the last rollback of alias ``name``."""
+        return self._undo_alias(name, True, reason, by)
+
+    # -- deployments ------------------------------------------------------------------------
+    def deploy(self, env: str, ref: str, *, by: str | None = None, note: str = ""
+               ) -> DeploymentRow:
+        """Record that the commit ``ref`` names now runs in environment ``env``."""
+        validate_environment(env)
+        text, who = validate_text(note, "note"), self._actor(by)
+        commit = self._existing_commit(ref)
+        return self._catalog.record_deployment(
+            self._repo.id, env, commit, action="deploy", by=who,
+            label=self.labeler()(commit, ref), note=text)
+
+    def deployments(self) -> list[DeploymentRow]:
+        """What runs where, since when, deployed by whom: the latest record of every
+        environment, by environment name."""
+        return self._catalog.current_deployments(self._repo.id)
+
+    def _history(self, env: str) -> list[DeploymentRow]:
+        validate_environment(env)
+        rows = self._catalog.deployment_history(self._repo.id, env)
+        if not rows:
+            raise EnvironmentNotFound(f"nothing was ever deployed to {env!r} from repository "
+                                      f"{self._repo.name!r}")
+        return rows
+
+    def deployment_history(self, env: str) -> list[DeploymentRow]:
+        """The deployment records of ``env``, newest first
+        (:class:`~blacklake_ml.errors.EnvironmentNotFound` if none)."""
+        return self._history(env)[::-1]
+
+    def _undo_deployment(self, env: str, forward: bool, note: str, by: str | None
+                         ) -> DeploymentRow:
+        rows = self._history(env)
+        text, who = validate_text(note, "note"), self._actor(by)
+        tl = replay((r.action, r.commit, r.label) for r in rows)
+        stack = tl.redo if forward else tl.undo
+        if not stack:
+            raise NoHistory(f"environment {env!r} has no rollback to undo" if forward else
+                            f"environment {env!r} has no earlier deployment to roll back to")
+        target = stack[-1]
+        try:
+            return self._catalog.record_deployment(
+                self._repo.id, env, target.commit,
+                action="rollforward" if forward else "rollback", by=who, label=target.label,
+                note=text, after_seq=rows[-1].seq)
+        except RefMoved:
+            raise RefConflict(f"deployments to {env!r} changed concurrently; nothing changed "
+                              "(see 'deploy history' and retry)") from None
+
+    def rollback_deployment(self, env: str, *, by: str | None = None, note: str = ""
+                            ) -> DeploymentRow:
+        """Redeploy the deployment of ``env`` before the current one (see the module
+        docstring)."""
+        return self._undo_deployment(env, False, note, by)
+
+    def rollforward_deployment(self, env: str, *, by: str | None = None, note: str = ""
+                               ) -> DeploymentRow:
+        """Undo the last rollback of ``env``."""
+        return self._undo_deployment(env, True, note, by)
+
+    # -- deprecations -----------------------------------------------------------------------
+    def forget_deprecations(self) -> None:
+        """Drop what this handle cached about deprecations (the next load asks the catalog)."""
+        self._deprecation_cache.clear()
+
+    def deprecate(self, ref: str | None = None, *, reason: str,
+                  sunset: str | date | None = None, by: str | None = None) -> DeprecationRow:
+        """Deprecate ``ref``'s commit (None: the whole repository) with a reason and an
+        optional sunset date (``YYYY-MM-DD``); loading it then warns. Replaces an earlier
+        deprecation of the same target."""
+        why = validate_text(reason, "reason", required=True)
+        day, who = parse_sunset(sunset), self._actor(by)
+        commit = label = None
+        if ref is not None:
+            commit = self._existing_commit(ref)
+            label = self.labeler()(commit, ref)
+        row = self._catalog.set_deprecation(self._repo.id, commit, reason=why, sunset=day,
+                                            by=who, label=label)
+        self.forget_deprecations()
+        return row
+
+    def undeprecate(self, ref: str | None = None) -> None:
+        """Lift the deprecation of ``ref``'s commit (None: of the repository)."""
+        commit = self._resolve(ref) if ref is not None else None
+        if not self._catalog.clear_deprecation(self._repo.id, commit):
+            what = f"{ref!r} of repository {self._repo.name!r}" if ref is not None \
+                else f"repository {self._repo.name!r}"
+            raise NotFound(f"{what} is not deprecated")
+        self.forget_deprecations()
+
+    def deprecation(self, ref: str) -> DeprecationRow | None:
+        """The deprecation applying to ``ref``'s commit (its own, else the repository's)."""
+        commit = self._resolve(ref)
+        return _applicable(self._catalog.find_deprecations(self._repo.id, commit))
+
+    def deprecations(self) -> list[DeprecationRow]:
+        """Every deprecation of this repository (the repository-wide one first)."""
+        return self._catalog.find_deprecations(self._repo.id)
+
+    def _cached_deprecation(self, commit: str) -> DeprecationRow | None:
+        cache = self._deprecation_cache
+        now = time.monotonic()
+        hit = cache.get(commit)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        row = _applicable(self._catalog.find_deprecations(self._repo.id, commit))
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[commit] = (now + DEPRECATION_TTL, row)
+        return row
+
+    def warn_if_deprecated(self, commit: str) -> None:
+        """Emit :class:`DeprecatedModelWarning` if ``commit`` (or its repository) is
+        deprecated."""
+        row = self._cached_deprecation(commit)
+        if row is None:
+            return
+        name = self._repo.name
+        warnings.warn(DeprecatedModelWarning(
+            describe(name, row), repo=name, commit=commit, label=row.label,
+            reason=row.reason, sunset=row.sunset, past_sunset=past_sunset(row)),
+            stacklevel=_caller_stacklevel())

@@ -24,16 +24,16 @@ import posixpath
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
+from blacklake_ml.catalog import Catalog
 from blacklake_ml.catalog.lineage_base import MAX_GRAPH_DEPTH, EdgeSpec, GraphDirection, NodeRow
 from blacklake_ml.core.uri import SCHEME, BlacklakeURI
 from blacklake_ml.core.version import __version__
 from blacklake_ml.errors import InvalidInput, PathNotFound
+from blacklake_ml.service.history import RepoRef
+from blacklake_ml.service.objectdb import ObjectDB
 from blacklake_ml.service.trees import lookup
-
-if TYPE_CHECKING:
-    from blacklake_ml.service.store import Store
 
 EdgeKind = Literal["consumed", "produced", "derived_from"]
 EDGE_KINDS: tuple[str, ...] = get_args(EdgeKind)
@@ -77,10 +77,24 @@ def _check_facets(facets: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+class LineageStore(Protocol):
+    """What the lineage graph needs of its store: the catalog, the object reader (read when
+    used: ``fsck --rebuild`` replaces it) and ``blacklake://`` URI resolution to
+    ``(repository, commit id, path)``."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def odb(self) -> ObjectDB: ...
+
+    def resolve_uri(self, uri: BlacklakeURI) -> tuple[RepoRef, str, str]: ...
+
+
 class Lineage:
     """The store's lineage graph (``store.lineage``)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: LineageStore) -> None:
         self.store = store
         self.index = store.catalog.lineage_index()
 

@@ -1,5 +1,8 @@
 """Store maintenance: ``stats``, ``gc`` and ``fsck`` (with ``--rebuild``).
 
+The functions take the store as the small :class:`StoreParts` protocol below (storage,
+catalog, object reader), so this module never imports the ``Store`` facade that calls it.
+
 gc is mark-and-sweep with a barrier. Mark walks everything reachable from every ref. Sweep
 then runs inside the catalog's gc lock: it re-reads the refs, marks whatever commits landed
 since the first mark, and only then drops index rows. Writers check, atomically with their
@@ -14,20 +17,23 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from blacklake_ml.catalog import (
     BlobRow,
+    Catalog,
     CommitBatch,
     CommitRow,
     ObjectLocation,
     PackRow,
 )
 from blacklake_ml.core.ids import Kind, verify
+from blacklake_ml.core.names import validate_repo_name
 from blacklake_ml.core.objects import Commit
 from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.errors import BlacklakeError, CorruptObject
 from blacklake_ml.service.diff import diff_trees
+from blacklake_ml.service.objectdb import ObjectDB
 from blacklake_ml.service.packs import (
     PACK_PREFIX,
     PackWriter,
@@ -35,10 +41,16 @@ from blacklake_ml.service.packs import (
     idx_key,
     pack_key,
 )
-from blacklake_ml.storage import LocalStorage
+from blacklake_ml.storage import LocalStorage, ObjectStorage
 
-if TYPE_CHECKING:
-    from blacklake_ml.service.store import Store
+
+class StoreParts(Protocol):
+    """What maintenance needs of a store: storage, catalog and the object reader. ``odb`` is
+    settable: ``fsck --rebuild`` replaces it (its caches describe the old index)."""
+
+    storage: ObjectStorage
+    catalog: Catalog
+    odb: ObjectDB
 
 
 @dataclass
@@ -55,7 +67,7 @@ class Live:
         return self.commits | self.trees | set(self.files) | set(self.chunks)
 
 
-def mark(store: Store, roots: Iterable[str], live: Live | None = None, *,
+def mark(store: StoreParts, roots: Iterable[str], live: Live | None = None, *,
          trees: Iterable[str] = (), files: Iterable[str] = ()) -> Live:
     """Everything reachable from the commits ``roots`` (and from extra ``trees`` and
     ``files``), extending ``live`` if given."""
@@ -95,7 +107,7 @@ def mark(store: Store, roots: Iterable[str], live: Live | None = None, *,
     return live
 
 
-def mark_young(store: Store, live: Live, cutoff: float) -> None:
+def mark_young(store: StoreParts, live: Live, cutoff: float) -> None:
     """Treat everything in packs newer than ``cutoff`` as a root, with all it references.
 
     Writers publish objects before the commit that references them; a young pack may hold
@@ -121,11 +133,12 @@ def mark_young(store: Store, live: Live, cutoff: float) -> None:
 
 
 # -- stats --------------------------------------------------------------------------------
-def stats(store: Store, repo_name: str | None = None) -> dict[str, Any]:
+def stats(store: StoreParts, repo_name: str | None = None) -> dict[str, Any]:
     """Logical bytes (every distinct file version, whole) vs bytes actually stored."""
     catalog = store.catalog
     if repo_name is not None:
-        repo = store.repo(repo_name)
+        validate_repo_name(repo_name)
+        repo = catalog.get_repo(repo_name)  # RepoNotFound if none
         roots = [r.commit for r in catalog.list_refs(repo.id)]
         repos = 1
     else:
@@ -148,7 +161,7 @@ def stats(store: Store, repo_name: str | None = None) -> dict[str, Any]:
 
 
 # -- gc -----------------------------------------------------------------------------------
-def gc(store: Store, *, grace: float, repack_below: float = 0.5, dry_run: bool = False,
+def gc(store: StoreParts, *, grace: float, repack_below: float = 0.5, dry_run: bool = False,
        progress: Progress = NULL_PROGRESS) -> dict[str, Any]:
     """Drop unreachable objects, repack sparse packs, delete dead pack files."""
     catalog, storage = store.catalog, store.storage
@@ -239,7 +252,7 @@ def gc(store: Store, *, grace: float, repack_below: float = 0.5, dry_run: bool =
     return report
 
 
-def _delete_retired(store: Store, cutoff: float) -> int:
+def _delete_retired(store: StoreParts, cutoff: float) -> int:
     catalog, storage = store.catalog, store.storage
     doomed = [p for p in catalog.list_packs()
               if p.state == "retired" and (p.retired_at or 0) <= cutoff]
@@ -257,7 +270,7 @@ def _delete_retired(store: Store, cutoff: float) -> int:
 ORPHAN_MIN_AGE = 3600.0
 
 
-def _delete_orphans(store: Store, cutoff: float) -> int:
+def _delete_orphans(store: StoreParts, cutoff: float) -> int:
     """Pack files no catalog row knows (crashed writers), and stale temp files."""
     cutoff = min(cutoff, time.time() - ORPHAN_MIN_AGE)
     known = {p.id for p in store.catalog.list_packs()}
@@ -277,7 +290,7 @@ def _delete_orphans(store: Store, cutoff: float) -> int:
 
 
 # -- fsck ---------------------------------------------------------------------------------
-def fsck(store: Store, *, rebuild: bool = False,
+def fsck(store: StoreParts, *, rebuild: bool = False,
          progress: Progress = NULL_PROGRESS) -> dict[str, Any]:
     """Verify every indexed object's hash and every ref's reachable graph."""
     if rebuild:
@@ -338,7 +351,7 @@ def fsck(store: Store, *, rebuild: bool = False,
     return out
 
 
-def _check_graph(store: Store, repo: str, ref: str, head: str,
+def _check_graph(store: StoreParts, repo: str, ref: str, head: str,
                  bad: set[Any]) -> list[dict[str, Any]]:
     """Walk one ref's graph; report missing or undecodable objects with where they are."""
     odb, catalog = store.odb, store.catalog
@@ -376,7 +389,7 @@ def _check_graph(store: Store, repo: str, ref: str, head: str,
     return problems
 
 
-def rebuild_catalog(store: Store, progress: Progress = NULL_PROGRESS) -> dict[str, int]:
+def rebuild_catalog(store: StoreParts, progress: Progress = NULL_PROGRESS) -> dict[str, int]:
     """Re-derive the object, pack and commit indexes from storage; refs are kept."""
     catalog, storage = store.catalog, store.storage
     catalog.reset_derived()

@@ -1,21 +1,22 @@
-"""Three-way merges of trees, and the merge, cherry-pick and revert verbs built on them."""
+"""Three-way merges of trees (the merge, cherry-pick and revert verbs of ``Repo`` use them).
+
+Like dulwich's ``three_way_merge(object_store, ...)``: only the object reader is needed; new
+trees go to the caller's ``PackWriter``.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from blacklake_ml.core.names import overlapping
 from blacklake_ml.core.objects import TreeEntry
 from blacklake_ml.errors import InvalidInput, MergeConflict
 from blacklake_ml.service.diff import diff_trees
+from blacklake_ml.service.objectdb import ObjectDB
 from blacklake_ml.service.packs import PackWriter
 from blacklake_ml.service.trees import Root, TreeBuilder
-
-if TYPE_CHECKING:
-    from blacklake_ml.service.repo import Repo
 
 STRATEGIES = ("ours", "theirs")
 Strategy = str | Mapping[str, str] | None
@@ -56,7 +57,7 @@ class MergeOutcome:
     resolved: list[str]
 
 
-def three_way(repo: Repo, base: str | None, ours: str, theirs: str, *, writer: PackWriter,
+def three_way(odb: ObjectDB, base: str | None, ours: str, theirs: str, *, writer: PackWriter,
               strategy: Strategy = None) -> MergeOutcome:
     """Merge tree ``theirs`` into tree ``ours`` relative to tree ``base``.
 
@@ -64,7 +65,6 @@ def three_way(repo: Repo, base: str | None, ours: str, theirs: str, *, writer: P
     state is fine; changed differently is a conflict unless ``strategy`` picks a side.
     A file on one side where the other made a directory is always a conflict.
     """
-    odb = repo.store.odb
     d_ours = diff_trees(odb, base, ours)
     d_theirs = diff_trees(odb, base, theirs)
 

@@ -1,22 +1,26 @@
-"""The :class:`Repo` handle: one repository's verbs (a cheap, lazy object)."""
+"""The :class:`Repo` handle: one repository's verbs (a cheap, lazy object).
+
+``Repo`` is a facade over the algorithms below it, which never see it: ``history`` (ref
+resolution and walks: the catalog and the repository's id), ``merge`` (three-way merges:
+the object reader), ``commit`` (publishing: a :class:`~blacklake_ml.service.commit.CommitTarget`),
+``digests`` (the object reader and the catalog) and the ``lifecycle`` component
+(:attr:`Repo.lifecycle`). It reaches its store only through :class:`RepoStore`.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
+import warnings
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from blacklake_ml.catalog import (
-    AliasEvent,
-    CommitRow,
-    DeploymentRow,
-    DeprecationRow,
-    RefRow,
-    RepoRow,
-)
+from blacklake_ml.catalog import Catalog, CommitBatch, CommitRow, RefRow, RepoRow
+from blacklake_ml.config import Config
 from blacklake_ml.core import semver
+from blacklake_ml.core.chunking import Chunker
 from blacklake_ml.core.names import (
     join_path,
     normalize_path,
@@ -32,20 +36,48 @@ from blacklake_ml.errors import (
     ObjectNotFound,
     ObjectsVanished,
     PathNotFound,
-    QuotaExceeded,
     RefMoved,
     RefNotFound,
 )
-from blacklake_ml.service import extraction, history, lifecycle, read
+from blacklake_ml.service import extraction, history, read
 from blacklake_ml.service import merge as merging
 from blacklake_ml.service.diff import TreeDiff, diff_trees, entry_json
 from blacklake_ml.service.digests import file_digests
+from blacklake_ml.service.lifecycle import Lifecycle
+from blacklake_ml.service.objectdb import EMPTY_TREE_ID, ObjectDB
 from blacklake_ml.service.packs import PackWriter
-from blacklake_ml.service.trees import Root, lookup, walk_files
+from blacklake_ml.service.trees import lookup, walk_files
+from blacklake_ml.storage import ObjectStorage
 
 if TYPE_CHECKING:
-    from blacklake_ml.service.commit import CommitResult, Transaction
-    from blacklake_ml.service.store import Store
+    # the write path (ingest, chunking) loads on first use: see Repo.transaction
+    from blacklake_ml.service.commit import CommitResult, CommitTarget, Transaction
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class RepoStore(Protocol):
+    """What a :class:`Repo` needs of its store (the ``Store`` facade, which hands out repos,
+    is one): storage, catalog, configuration, chunker, the object reader (read when used:
+    ``fsck --rebuild`` replaces it), and whom to tell after a ref moved."""
+
+    @property
+    def storage(self) -> ObjectStorage: ...
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def chunker(self) -> Chunker: ...
+
+    @property
+    def odb(self) -> ObjectDB: ...
+
+    def refs_changed(self, repo: Repo) -> None: ...
 
 
 
@@ -61,14 +93,27 @@ def ref_json(ref: RefRow) -> dict[str, Any]:
     return {"name": ref.name, "kind": ref.kind, "commit": ref.commit}
 
 
+def _moved_to_lifecycle(method: Callable[Concatenate[Lifecycle, _P], _R]
+                        ) -> Callable[Concatenate[Repo, _P], _R]:
+    """``Repo.<name>``: a deprecated alias of ``repo.lifecycle.<name>`` (same signature)."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def alias(self: Repo, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        warnings.warn(f"Repo.{name}() is deprecated: use repo.lifecycle.{name}()",
+                      DeprecationWarning, stacklevel=2)
+        return method(self.lifecycle, *args, **kwargs)
+
+    return alias
+
+
 class Repo:
     """A repository in a :class:`~blacklake_ml.Store`."""
 
-    def __init__(self, store: Store, row: RepoRow) -> None:
+    def __init__(self, store: RepoStore, row: RepoRow) -> None:
         self.store = store
         self._row = row
-        #: commit -> (expiry, deprecation or None): model loads check deprecation cheaply
-        self._deprecation_cache: dict[str, tuple[float, Any]] = {}
+        self._lifecycle: Lifecycle | None = None
 
     @property
     def id(self) -> int:
@@ -88,20 +133,37 @@ class Repo:
     def __repr__(self) -> str:
         return f"Repo({self.name!r})"
 
+    @property
+    def lifecycle(self) -> Lifecycle:
+        """The model lifecycle of this repository: versions, aliases, deployments and
+        deprecations (see :class:`~blacklake_ml.service.lifecycle.Lifecycle`)."""
+        if self._lifecycle is None:
+            self._lifecycle = Lifecycle(
+                self.store.catalog, self, author=self.store.config.author,
+                resolve=self.resolve, existing_commit=self._existing_commit,
+                refs_changed=self._refs_changed)
+        return self._lifecycle
+
+    def _refs_changed(self) -> None:
+        self.store.refs_changed(self)
+
+    def commit_target(self) -> CommitTarget:
+        """What :class:`~blacklake_ml.service.commit.Transaction` and
+        :func:`~blacklake_ml.service.commit.publish` need to write commits here."""
+        from blacklake_ml.service.commit import CommitTarget
+
+        st = self.store
+        return CommitTarget(self._row, st.storage, st.catalog, st.odb, st.chunker,
+                            st.config.author, self._refs_changed)
+
     # -- refs -----------------------------------------------------------------------------
     def resolve(self, ref: str) -> str:
         """Commit id of a branch, tag or commit id (prefix)."""
-        return history.resolve(self, ref)
+        return history.resolve(self.store.catalog, self, ref)
 
     def branch_head(self, branch: str) -> str:
         """Commit a branch points at (tags and commit ids are not branches)."""
-        validate_ref_name(branch, "branch")
-        row = self.store.catalog.get_ref(self.id, branch)
-        if row is None or row.kind != "branch":
-            what = "not a branch" if row is None else \
-                f"{'an' if row.kind == 'alias' else 'a'} {row.kind}, not a branch"
-            raise RefNotFound(f"{branch!r} is {what} of repository {self.name!r}")
-        return row.commit
+        return history.branch_head(self.store.catalog, self, branch)
 
     def branches(self) -> list[RefRow]:
         """All branches."""
@@ -110,10 +172,6 @@ class Repo:
     def tags(self) -> list[RefRow]:
         """All tags."""
         return self.store.catalog.list_refs(self.id, "tag")
-
-    def aliases(self) -> list[RefRow]:
-        """All aliases (``champion``, ``staging``, ...)."""
-        return lifecycle.aliases(self)
 
     def _existing_commit(self, ref: str) -> str:
         """Commit id of ``ref``, checking its object is still stored (not collected by gc)."""
@@ -143,7 +201,7 @@ class Repo:
         """Tag the commit ``ref`` resolves to."""
         validate_ref_name(name, "tag")
         if semver.is_version(name):  # a version: refuse a second spelling of an existing one
-            return lifecycle.create_version(self, name, ref)
+            return self.lifecycle.create_version(name, ref)
         row = self.store.catalog.create_ref(self.id, name, "tag", self._existing_commit(ref))
         self.store.refs_changed(self)
         return row
@@ -163,16 +221,6 @@ class Repo:
         self.store.catalog.set_quota(self.id, max_bytes, max_files)
         self._row = self.store.catalog.get_repo(self.name)
 
-    def check_quota(self, root: Root) -> None:
-        """Raise :class:`QuotaExceeded` if a snapshot with ``root`` breaks a quota."""
-        row = self._row
-        if row.max_bytes is not None and root.size > row.max_bytes:
-            raise QuotaExceeded(f"repository {self.name!r} quota: {root.size} bytes would "
-                                f"exceed the limit of {row.max_bytes}")
-        if row.max_files is not None and root.nfiles > row.max_files:
-            raise QuotaExceeded(f"repository {self.name!r} quota: {root.nfiles} files would "
-                                f"exceed the limit of {row.max_files}")
-
     # -- writing --------------------------------------------------------------------------
     def transaction(self, branch: str, message: str, *, meta: Mapping[str, Any] | None = None,
                     author: str | None = None, time: str | datetime | None = None,
@@ -182,8 +230,8 @@ class Repo:
         # imported here: read commands never load the write path (ingest, chunking)
         from blacklake_ml.service.commit import Transaction
 
-        return Transaction(self, branch, message, meta=meta, author=author, time=time,
-                           progress=progress)
+        return Transaction(self.commit_target(), branch, message, meta=meta, author=author,
+                           time=time, progress=progress)
 
     def commit_retrying(self, build: Callable[[], Transaction], *,
                         allow_empty: bool = False) -> CommitResult:
@@ -326,7 +374,7 @@ class Repo:
         entry = self._entry_at(commit, npath, ref)
         if entry.is_dir:
             raise PathNotFound(f"{path} is a directory")
-        lifecycle.warn_if_deprecated(self, commit)
+        self.lifecycle.warn_if_deprecated(commit)
         return read.BlobReader(self.store.odb, self.store.odb.file(entry.id), path)
 
     def read_bytes(self, ref: str, path: str) -> bytes:
@@ -345,7 +393,7 @@ class Repo:
         entry = self.entry(ref, path)
         if entry.is_dir:
             raise InvalidInput(f"{path} is a directory")
-        return file_digests(self.store, entry.id, md5=md5)
+        return file_digests(self.store.odb, self.store.catalog, entry.id, md5=md5)
 
     def get(self, ref: str, path: str, out: str | os.PathLike[str], *,
             progress: Progress = NULL_PROGRESS) -> int:
@@ -357,7 +405,7 @@ class Repo:
         path = normalize_path(path)
         commit = self.resolve(ref)
         entry = self._entry_at(commit, path, ref)
-        lifecycle.warn_if_deprecated(self, commit)
+        self.lifecycle.warn_if_deprecated(commit)
         out_p = Path(out)
         odb = self.store.odb
         if entry.is_dir:
@@ -384,7 +432,7 @@ class Repo:
         entry = self._entry_at(commit, npath, ref)
         if not entry.is_dir:
             raise InvalidInput(f"{path} is a file: use get")
-        lifecycle.warn_if_deprecated(self, commit)
+        self.lifecycle.warn_if_deprecated(commit)
         return read.checkout(self.store.odb, entry.id, Path(dest), force=force,
                              progress=progress)
 
@@ -398,7 +446,7 @@ class Repo:
         if path is not None and normalize_path(path):
             touching = self.store.catalog.commits_touching(self.id, normalize_path(path))
         out: list[CommitRow] = []
-        for row in history.iter_history(self, head):
+        for row in history.iter_history(self.store.catalog, self, head):
             if limit is not None and len(out) >= limit:
                 break
             if touching is None or row.id in touching:
@@ -432,6 +480,8 @@ class Repo:
         """Compute a tree against the branch head and publish it; recompute on lost races."""
         from blacklake_ml.service.commit import CommitResult, publish
 
+        target = self.commit_target()
+
         def attempt() -> CommitResult | Lost:
             # Each try computes afresh against the branch head it read: a lost race means
             # the head moved under us, so the next try recomputes from the new one.
@@ -454,7 +504,7 @@ class Repo:
                     return CommitResult(root, created=False, fast_forward=True,
                                         parents=self.store.odb.commit(root).parents)
                 try:
-                    cid = publish(self, branch, head, root, parents, message, writer=writer,
+                    cid = publish(target, branch, head, root, parents, message, writer=writer,
                                   meta=meta)
                 except RefMoved:
                     return LOST
@@ -479,13 +529,14 @@ class Repo:
         msg = validate_message(f"Merge {source} into {target}" if message is None else message)
 
         def compute(head: str, writer: PackWriter) -> Any:
-            if history.is_ancestor(self, src, head):
+            catalog = self.store.catalog
+            if history.is_ancestor(catalog, self, src, head):
                 return None  # already contains source
-            if not no_ff and history.is_ancestor(self, head, src):
+            if not no_ff and history.is_ancestor(catalog, self, head, src):
                 return src, (head,)
-            base = history.merge_base(self, head, src)
+            base = history.merge_base(catalog, self, head, src)
             base_tree = self._tree(base) if base else None
-            out = merging.three_way(self, base_tree, self._tree(head), self._tree(src),
+            out = merging.three_way(self.store.odb, base_tree, self._tree(head), self._tree(src),
                                     writer=writer, strategy=strategy)
             return out.root, (head, src)
 
@@ -501,7 +552,8 @@ class Repo:
                                if message is None else message)
 
         def compute(head: str, writer: PackWriter) -> Any:
-            out = merging.three_way(self, parent_tree, self._tree(head), c.tree, writer=writer)
+            out = merging.three_way(self.store.odb, parent_tree, self._tree(head), c.tree,
+                                    writer=writer)
             if out.root.id == self._tree(head):
                 return None
             return out.root, (head,)
@@ -518,118 +570,36 @@ class Repo:
                                if message is None else message)
 
         def compute(head: str, writer: PackWriter) -> Any:
-            out = merging.three_way(self, c.tree, self._tree(head), parent_tree or
-                                    _empty_tree_id(), writer=writer)
+            out = merging.three_way(self.store.odb, c.tree, self._tree(head),
+                                    parent_tree or EMPTY_TREE_ID, writer=writer)
             if out.root.id == self._tree(head):
                 return None
             return out.root, (head,)
 
         return self._land(branch, compute, msg, None)
 
-    # -- model lifecycle (logic in service/lifecycle.py) ------------------------------------
-    def create_version(self, version: str, ref: str = "main") -> RefRow:
-        """Tag ``ref`` as semantic version ``version`` (``v1.2.3``, ``1.0.0-rc.1``).
-
-        Raises :class:`~blacklake_ml.errors.InvalidVersion` for a malformed version and
-        :class:`~blacklake_ml.errors.RefExists` if the version exists under either spelling
-        (``v1.2.3`` and ``1.2.3`` are one version) or the name is taken.
-        """
-        return lifecycle.create_version(self, version, ref)
-
-    def versions(self) -> list[lifecycle.VersionTag]:
-        """Every version (tags named by a semantic version), lowest precedence first."""
-        return lifecycle.versions(self)
-
-    def resolve_version(self, spec: str = "latest", *, prerelease: bool = False
-                        ) -> tuple[str, str]:
-        """``(tag name, commit id)`` of the version ``spec`` selects.
-
-        ``latest``: the highest release; ``newest``: the highest version, prereleases
-        included; otherwise a range (``^1.2``, ``~1.2.3``, ``>=1.2,<2``, ``1.x``, exact),
-        where prereleases match only if the range names one of the same ``X.Y.Z`` or
-        ``prerelease`` is true. :class:`~blacklake_ml.errors.RefNotFound` if none matches.
-        """
-        tag = lifecycle.resolve_version(self, spec, prerelease=prerelease)
-        return tag.name, tag.commit
-
-    def set_alias(self, name: str, ref: str, *, expected: str | None = None,
-                  reason: str = "", by: str | None = None) -> AliasEvent | None:
-        """Point alias ``name`` at ``ref``'s commit, creating it if needed (recorded in its
-        history). With ``expected`` the alias must point there now, else
-        :class:`~blacklake_ml.errors.RefConflict`. None if it already pointed at the commit.
-        """
-        return lifecycle.set_alias(self, name, ref, expected=expected, reason=reason, by=by)
-
-    def delete_alias(self, name: str, *, expected: str | None = None, reason: str = "",
-                     by: str | None = None) -> AliasEvent:
-        """Delete alias ``name``; its history stays."""
-        return lifecycle.delete_alias(self, name, expected=expected, reason=reason, by=by)
-
-    def alias_history(self, name: str) -> list[AliasEvent]:
-        """Every set/move/rollback/roll-forward/delete of alias ``name``, newest first."""
-        return lifecycle.alias_history(self, name)
-
-    def rollback_alias(self, name: str, *, reason: str = "", by: str | None = None
-                       ) -> AliasEvent:
-        """Move alias ``name`` back to its previous target
-        (:class:`~blacklake_ml.errors.NoHistory` if there is none)."""
-        return lifecycle.rollback_alias(self, name, reason=reason, by=by)
-
-    def rollforward_alias(self, name: str, *, reason: str = "", by: str | None = None
-                          ) -> AliasEvent:
-        """Undo the last rollback of alias ``name``."""
-        return lifecycle.rollforward_alias(self, name, reason=reason, by=by)
-
-    def deploy(self, env: str, ref: str, *, by: str | None = None, note: str = ""
-               ) -> DeploymentRow:
-        """Record that ``ref``'s commit now runs in environment ``env``."""
-        return lifecycle.deploy(self, env, ref, by=by, note=note)
-
-    def deployments(self) -> list[DeploymentRow]:
-        """What runs where, since when, deployed by whom: the latest record per environment."""
-        return lifecycle.deployments(self)
-
-    def deployment_history(self, env: str) -> list[DeploymentRow]:
-        """The deployment records of ``env``, newest first
-        (:class:`~blacklake_ml.errors.EnvironmentNotFound` if none)."""
-        return lifecycle.deployment_history(self, env)
-
-    def rollback_deployment(self, env: str, *, by: str | None = None, note: str = ""
-                            ) -> DeploymentRow:
-        """Redeploy the deployment of ``env`` before the current one."""
-        return lifecycle.rollback_deployment(self, env, by=by, note=note)
-
-    def rollforward_deployment(self, env: str, *, by: str | None = None, note: str = ""
-                               ) -> DeploymentRow:
-        """Undo the last rollback of ``env``."""
-        return lifecycle.rollforward_deployment(self, env, by=by, note=note)
-
-    def deprecate(self, ref: str | None = None, *, reason: str,
-                  sunset: str | date | None = None, by: str | None = None) -> DeprecationRow:
-        """Deprecate ``ref``'s commit (None: the whole repository) with a reason and an
-        optional sunset date (``YYYY-MM-DD``); loading it then warns."""
-        return lifecycle.deprecate(self, ref, reason=reason, sunset=sunset, by=by)
-
-    def undeprecate(self, ref: str | None = None) -> None:
-        """Lift the deprecation of ``ref``'s commit (None: of the repository)."""
-        lifecycle.undeprecate(self, ref)
-
-    def deprecation(self, ref: str) -> DeprecationRow | None:
-        """The deprecation applying to ``ref``'s commit (its own, else the repository's)."""
-        return lifecycle.deprecation(self, ref)
-
-    def deprecations(self) -> list[DeprecationRow]:
-        """Every deprecation of this repository (the repository-wide one first)."""
-        return lifecycle.deprecations(self)
+    # -- deprecated: the lifecycle verbs moved to repo.lifecycle ---------------------------
+    # Thin aliases kept because README.md and docs/lifecycle.md show them; each warns
+    # (DeprecationWarning) and calls the same method of ``self.lifecycle``.
+    create_version = _moved_to_lifecycle(Lifecycle.create_version)
+    versions = _moved_to_lifecycle(Lifecycle.versions)
+    resolve_version = _moved_to_lifecycle(Lifecycle.resolve_version)
+    aliases = _moved_to_lifecycle(Lifecycle.aliases)
+    set_alias = _moved_to_lifecycle(Lifecycle.set_alias)
+    delete_alias = _moved_to_lifecycle(Lifecycle.delete_alias)
+    alias_history = _moved_to_lifecycle(Lifecycle.alias_history)
+    rollback_alias = _moved_to_lifecycle(Lifecycle.rollback_alias)
+    rollforward_alias = _moved_to_lifecycle(Lifecycle.rollforward_alias)
+    deploy = _moved_to_lifecycle(Lifecycle.deploy)
+    deployments = _moved_to_lifecycle(Lifecycle.deployments)
+    deployment_history = _moved_to_lifecycle(Lifecycle.deployment_history)
+    rollback_deployment = _moved_to_lifecycle(Lifecycle.rollback_deployment)
+    rollforward_deployment = _moved_to_lifecycle(Lifecycle.rollforward_deployment)
+    deprecate = _moved_to_lifecycle(Lifecycle.deprecate)
+    undeprecate = _moved_to_lifecycle(Lifecycle.undeprecate)
+    deprecation = _moved_to_lifecycle(Lifecycle.deprecation)
+    deprecations = _moved_to_lifecycle(Lifecycle.deprecations)
 
 
-def _empty_batch(required: tuple[str, ...] = ()) -> Any:
-    from blacklake_ml.catalog import CommitBatch
-
+def _empty_batch(required: tuple[str, ...] = ()) -> CommitBatch:
     return CommitBatch(commits=[], required_objects=required)
-
-
-def _empty_tree_id() -> str:
-    from blacklake_ml.service.objectdb import EMPTY_TREE_ID
-
-    return EMPTY_TREE_ID

@@ -1,4 +1,10 @@
-"""The :class:`Store` facade: opens storage + catalog from configuration, hands out repos."""
+"""The :class:`Store` facade: opens storage + catalog from configuration, hands out repos.
+
+The top of the service layer: it builds :class:`Repo` handles and the ``lineage``
+component, and runs ``maintenance``; none of them imports this module (they take the few
+things they use of a store as small protocols: ``RepoStore``, ``LineageStore``,
+``StoreParts``).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from blacklake_ml.core.progress import NULL_PROGRESS, Progress
 from blacklake_ml.core.redact import install_log_redaction
 from blacklake_ml.core.uri import BlacklakeURI
 from blacklake_ml.errors import InvalidInput, ObjectNotFound, StorageError
+from blacklake_ml.service import maintenance
 from blacklake_ml.service.lineage import Lineage
 from blacklake_ml.service.objectdb import EMPTY_TREE_ID, ObjectDB
 from blacklake_ml.service.packs import PackWriter
@@ -169,21 +176,15 @@ class Store:
     # -- maintenance ----------------------------------------------------------------------
     def stats(self, repo: str | None = None) -> dict[str, Any]:
         """Logical vs stored bytes and dedup ratio, for one repository or the store."""
-        from blacklake_ml.service.maintenance import stats
-
-        return stats(self, repo)
+        return maintenance.stats(self, repo)
 
     def gc(self, *, grace: float | None = None, repack_below: float = 0.5,
            dry_run: bool = False, progress: Progress = NULL_PROGRESS) -> dict[str, Any]:
         """Collect unreachable objects and repack sparse packs (safe with live writers)."""
-        from blacklake_ml.service.maintenance import gc
-
-        return gc(self, grace=self.config.gc_grace if grace is None else grace,
-                  repack_below=repack_below, dry_run=dry_run, progress=progress)
+        return maintenance.gc(self, grace=self.config.gc_grace if grace is None else grace,
+                              repack_below=repack_below, dry_run=dry_run, progress=progress)
 
     def fsck(self, *, rebuild: bool = False, progress: Progress = NULL_PROGRESS
              ) -> dict[str, Any]:
         """Verify every object and reference; ``rebuild`` re-derives catalog indexes."""
-        from blacklake_ml.service.maintenance import fsck
-
-        return fsck(self, rebuild=rebuild, progress=progress)
+        return maintenance.fsck(self, rebuild=rebuild, progress=progress)

@@ -89,7 +89,7 @@ class RepoBrowser(StoreWidget):
         if reload_refs or repo_name != self.repo:
             self.refs = {"branches": [r.name for r in handle.branches()],
                          "tags": [r.name for r in handle.tags()],
-                         "aliases": [r.name for r in handle.aliases()]}
+                         "aliases": [r.name for r in handle.lifecycle.aliases()]}
         if repo is not None and repo != self.repo and ref is None:
             ref = "main" if "main" in self.refs.get("branches", []) else \
                 next(iter(self.refs.get("branches", [])), "main")

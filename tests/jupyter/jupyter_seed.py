@@ -61,9 +61,9 @@ def seed_store(store: Store, src: Path) -> None:
     hub.put_bytes(b"line1\nline2\n", "notes.txt", message="Add notes")
     hub.create_tag("v1.0.0", "main")
     hub.create_tag("baseline", "main")
-    hub.set_alias("champion", "v1.0.0", reason="first release")
-    hub.deploy("prod", "champion", note="OPS-1")
-    hub.deprecate(zoo_commit, reason="weights leaked the test split", sunset="2027-03-31")
+    hub.lifecycle.set_alias("champion", "v1.0.0", reason="first release")
+    hub.lifecycle.deploy("prod", "champion", note="OPS-1")
+    hub.lifecycle.deprecate(zoo_commit, reason="weights leaked the test split", sunset="2027-03-31")
 
     hub.create_branch("experiment", "main")
     card = models / "asr-de" / "README.md"

@@ -207,8 +207,8 @@ def import_registry(store: Store, name: str, repo: str, *, tracking_uri: str | N
         except InvalidName as exc:
             item["skipped"] = str(exc)
             continue
-        event = target.set_alias(alias, at, reason=f"{_ALIAS_REASON.format(name=name)} "
-                                 f"v{version}", by="mlflow")
+        event = target.lifecycle.set_alias(
+            alias, at, reason=f"{_ALIAS_REASON.format(name=name)} v{version}", by="mlflow")
         item["moved"] = event is not None
     report_aliases += _drop_removed_aliases(target, name, set(rm.aliases or {}))
     return {"name": name, "repo": repo, "versions": report_versions, "aliases": report_aliases}
@@ -225,15 +225,16 @@ def _drop_removed_aliases(target: Repo, name: str, current: set[str]) -> list[di
     moved since is theirs and stays. Deleting compares-and-swaps on the commit it read."""
     out: list[dict[str, Any]] = []
     marker = _ALIAS_REASON.format(name=name) + " v"
-    for ref in target.aliases():
+    for ref in target.lifecycle.aliases():
         if ref.name in current:
             continue
-        history = target.alias_history(ref.name)
+        history = target.lifecycle.alias_history(ref.name)
         last = history[0] if history else None
         if last is None or last.by != "mlflow" or not last.reason.startswith(marker):
             continue
-        target.delete_alias(ref.name, expected=ref.commit, by="mlflow",
-                            reason=f"{_ALIAS_REASON.format(name=name)}: removed in MLflow")
+        target.lifecycle.delete_alias(
+            ref.name, expected=ref.commit, by="mlflow",
+            reason=f"{_ALIAS_REASON.format(name=name)}: removed in MLflow")
         out.append({"alias": ref.name, "version": None, "commit": None, "moved": True,
                     "removed": True})
     return out

@@ -116,7 +116,7 @@ def test_import_versions_and_aliases(store: Any, experiment: str, tmp_path: Path
     assert {"MLmodel", "model.skops"} <= listed or {"MLmodel", "model.pkl"} <= listed
     assert repo.read_bytes(by_version["4"]["commit"], "mlflow/" + dest.split("/")[1]
                            + "/v4/model.onnx") == b"onnx bytes"
-    aliases = {a.name: a.commit for a in repo.aliases()}
+    aliases = {a.name: a.commit for a in repo.lifecycle.aliases()}
     assert aliases == {"champion": by_version["1"]["commit"],
                        "challenger": by_version["3"]["commit"]}
     # lineage of the imported copy: models:/NAME/3 --derived_from--> stored copy
@@ -130,17 +130,18 @@ def test_import_versions_and_aliases(store: Any, experiment: str, tmp_path: Path
     assert {v["action"] for v in again["versions"]} == {"exists"}
     moved = {a["alias"]: a["moved"] for a in again["aliases"]}
     assert moved == {"champion": True, "challenger": False}
-    assert {a.name: a.commit for a in repo.aliases()}["champion"] == by_version["2"]["commit"]
-    assert len(repo.alias_history("champion")) == 2
+    champion = {a.name: a.commit for a in repo.lifecycle.aliases()}["champion"]
+    assert champion == by_version["2"]["commit"]
+    assert len(repo.lifecycle.alias_history("champion")) == 2
 
     # an alias removed in MLflow goes too, unless someone moved it here since
     client.delete_registered_model_alias(name, "challenger")
     client.delete_registered_model_alias(name, "champion")
-    repo.set_alias("champion", by_version["3"]["commit"], reason="ours now", by="ada")
+    repo.lifecycle.set_alias("champion", by_version["3"]["commit"], reason="ours now", by="ada")
     third = import_registry(store, name, "models")
     assert [(a["alias"], a.get("removed")) for a in third["aliases"]] == [("challenger", True)]
-    assert {a.name for a in repo.aliases()} == {"champion"}
-    assert repo.alias_history("challenger")[0].action == "delete"
+    assert {a.name for a in repo.lifecycle.aliases()} == {"champion"}
+    assert repo.lifecycle.alias_history("challenger")[0].action == "delete"
 
 
 def test_import_errors_change_nothing(store: Any, tracking: str) -> None:
