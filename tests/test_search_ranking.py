@@ -124,3 +124,20 @@ def test_rrf_fusion_is_still_available(store: Store) -> None:
 def test_min_score_abstains(store: Store) -> None:
     searcher = store.searcher(SearchParams(min_score=5.0))
     assert searcher.search("German product review sentiment", k=3) == []
+
+
+def test_read_intent_knows_every_iso_639_1_language_by_name() -> None:
+    assert read_intent("speech recognition for isiZulu").languages == {"zu"}
+    assert read_intent("Nepali to English translation").languages == {"ne", "en"}
+    assert read_intent("sentiment of Tigrinya tweets").languages == {"ti"}
+    assert read_intent("read medieval Latin manuscripts").languages == {"la"}
+
+
+def test_a_query_for_a_language_the_best_hit_lacks_returns_nothing(store: Store) -> None:
+    """The best hit declaring other languages means nothing here is in the one asked for."""
+    assert store.search("product review sentiment in Welsh", k=5) == []
+    # the same query in a language a card has is answered by it
+    assert names(store.search("product review sentiment in French", k=5))[0] == \
+        "review-sentiment-fr"
+    # without a language in the query, the same cards answer
+    assert store.search("product review sentiment", k=5)

@@ -457,6 +457,14 @@ class Searcher:
                 why["similarity"] = round(sim[cid], 4)
             scored.append((s, cid, why))
         scored.sort(key=lambda x: (-x[0], x[1]))
+        if intent.languages and scored and \
+                scored[0][2].get("signals", {}).get("language") == "mismatch":
+            # The query asks for a language and the best hit, soft language boost included,
+            # declares others: the cards that have the language are about something else
+            # ("speech recognition for isiZulu" when the one Zulu card is a translator), so
+            # nothing here answers. A card that declares no language never triggers this:
+            # missing metadata cannot make a query go unanswered.
+            return []
         if scored and scored[0][0] < p.min_score:
             # Whether anything answers is the best hit's call; how far down the list goes
             # is hit_floor's (an absolute cut per hit would drop the right answer of a
