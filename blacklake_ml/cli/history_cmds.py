@@ -7,6 +7,7 @@ import click
 from blacklake_ml.cli.args import parse_uri, single_path
 from blacklake_ml.cli.output import emit
 from blacklake_ml.cli.state import CliState, json_option, pass_state
+from blacklake_ml.shapes import commit_json
 
 
 @click.command("log")
@@ -18,8 +19,6 @@ from blacklake_ml.cli.state import CliState, json_option, pass_state
 @pass_state
 def log(state: CliState, uri: str, path: str | None, limit: int | None) -> None:
     """Commits reachable from URI's ref, newest first (URI's path acts like --path)."""
-    from blacklake_ml.service.repo import commit_json
-
     src = parse_uri(uri)
     only = single_path(src.path, path)
     rows = state.store().repo(src.repo).log(src.ref, path=only, limit=limit)

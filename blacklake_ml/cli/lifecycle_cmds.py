@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from blacklake_ml import shapes
 from blacklake_ml.cli.output import emit, table
 from blacklake_ml.cli.state import CliState, json_option, pass_state
 
@@ -56,12 +57,10 @@ def version() -> None:
 def version_create(state: CliState, repo: str, name: str, ref: str) -> None:
     """Tag REF of REPO as VERSION (MAJOR.MINOR.PATCH, optional v prefix and -prerelease)."""
     from blacklake_ml.core import semver
-    from blacklake_ml.service.lifecycle import iso
 
     semver.parse(name)  # bad input fails before the store is opened
     row = state.store().repo(repo).lifecycle.create_version(name, ref)
-    emit(state, {"name": row.name, "version": str(semver.parse(row.name)),
-                 "commit": row.commit, "created": iso(row.updated)},
+    emit(state, shapes.new_version_json(row, semver.parse(row.name)),
          [f"created version {row.name} at {_short(row.commit)}"])
 
 
@@ -111,9 +110,7 @@ def version_resolve(state: CliState, repo: str, spec: str, pre: bool) -> None:
 
 # -- aliases --------------------------------------------------------------------------------
 def _event_doc(e: AliasEvent) -> dict[str, Any]:
-    from blacklake_ml.service.lifecycle import alias_event_json
-
-    return alias_event_json(e)
+    return dict(shapes.alias_event_json(e))
 
 
 def _event_line(e: AliasEvent) -> str:
@@ -151,9 +148,7 @@ def alias_set(state: CliState, repo: str, name: str, ref: str, expect: str | Non
         return
     commit = r.resolve(name)
     label = r.lifecycle.labeler()(commit, ref)
-    emit(state, {"alias": name, "seq": None, "action": "unchanged", "from": commit,
-                 "to": commit, "from_label": label, "to_label": label, "by": None,
-                 "at": None, "reason": reason},
+    emit(state, shapes.alias_unchanged_json(name, commit, label, reason),
          [f"{name}: already at {_named(label, commit)}"])
 
 
@@ -163,14 +158,10 @@ def alias_set(state: CliState, repo: str, name: str, ref: str, expect: str | Non
 @pass_state
 def alias_list(state: CliState, repo: str) -> None:
     """List the aliases of REPO."""
-    from blacklake_ml.service.lifecycle import iso
-
     r = state.store().repo(repo)
     rows = r.lifecycle.aliases()
     label = r.lifecycle.labeler()
-    docs: list[dict[str, Any]] = [
-        {"name": a.name, "commit": a.commit, "label": label(a.commit, None),
-         "updated": iso(a.updated)} for a in rows]
+    docs = [shapes.alias_json(a, label(a.commit, None)) for a in rows]
     if state.json:
         emit(state, docs)
         return
@@ -236,9 +227,7 @@ def alias_delete(state: CliState, repo: str, name: str, expect: str | None,
 
 # -- deployments ----------------------------------------------------------------------------
 def _deployment_docs(rows: Any) -> list[dict[str, Any]]:
-    from blacklake_ml.service.lifecycle import deployment_json
-
-    return [deployment_json(r) for r in rows]
+    return [dict(shapes.deployment_json(r)) for r in rows]
 
 
 def _show_deployments(state: CliState, docs: list[dict[str, Any]]) -> None:
@@ -337,9 +326,7 @@ def deployments(state: CliState, repo: str, env: str | None) -> None:
 
 # -- deprecation ----------------------------------------------------------------------------
 def _deprecation_doc(repo: str, row: Any) -> dict[str, Any]:
-    from blacklake_ml.service.lifecycle import deprecation_json
-
-    return {"repo": repo, **deprecation_json(row)}
+    return {"repo": repo, **shapes.deprecation_json(row)}
 
 
 @click.command("deprecate")

@@ -14,6 +14,7 @@ import click
 from blacklake_ml.cli.args import parse_strategy
 from blacklake_ml.cli.output import emit, note
 from blacklake_ml.cli.state import CliState, json_option, pass_state
+from blacklake_ml.shapes import merge_result_json
 
 
 def _report(state: CliState, result: Any, branch: str, nothing: str,
@@ -22,8 +23,7 @@ def _report(state: CliState, result: Any, branch: str, nothing: str,
         note(state, f"fast-forwarded {branch} to {result.commit[:12]}")
     elif not result.created:
         note(state, nothing.format(branch=branch))
-    doc = {"commit": result.commit, "created": result.created,
-           "fast_forward": result.fast_forward, "parents": list(result.parents), **extra}
+    doc = {**merge_result_json(result), **extra}
     emit(state, doc, [result.commit])
 
 

@@ -6,11 +6,10 @@ import click
 
 from blacklake_ml.cli.output import emit, table
 from blacklake_ml.cli.state import CliState, json_option, pass_state
+from blacklake_ml.shapes import ref_json
 
 
 def _list(state: CliState, repo_name: str, kind: str) -> None:
-    from blacklake_ml.service.repo import ref_json
-
     repo = state.store().repo(repo_name)
     refs = repo.branches() if kind == "branch" else repo.tags()
     docs = [ref_json(r) for r in refs]
@@ -34,8 +33,6 @@ def branch() -> None:
 @pass_state
 def branch_create(state: CliState, repo: str, name: str, from_ref: str) -> None:
     """Create branch NAME in REPO."""
-    from blacklake_ml.service.repo import ref_json
-
     row = state.store().repo(repo).create_branch(name, from_ref)
     emit(state, ref_json(row), [f"created branch {name} at {row.commit[:12]}"])
 
@@ -73,8 +70,6 @@ def tag() -> None:
 @pass_state
 def tag_create(state: CliState, repo: str, name: str, ref: str) -> None:
     """Tag the commit REF resolves to as NAME in REPO."""
-    from blacklake_ml.service.repo import ref_json
-
     row = state.store().repo(repo).create_tag(name, ref)
     emit(state, ref_json(row), [f"created tag {name} at {row.commit[:12]}"])
 

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
-
 import click
 
 from blacklake_ml.cli.output import emit, table
 from blacklake_ml.cli.state import CliState, json_option, pass_state, stdin_is_tty
-
-
-def repo_json(row: Any) -> dict[str, Any]:
-    """The JSON shape of a repository (a catalog ``RepoRow``)."""
-    created = datetime.fromtimestamp(row.created, timezone.utc)
-    return {"name": row.name, "description": row.description,
-            "created": created.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "max_bytes": row.max_bytes, "max_files": row.max_files}
+from blacklake_ml.shapes import repo_json
 
 
 @click.group("repo")

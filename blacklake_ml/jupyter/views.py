@@ -1,10 +1,10 @@
 """Read-side documents of the REST API, built from store verbs (no tornado here).
 
 Each function takes the :class:`~blacklake_ml.Store` first and returns one JSON-ready
-document; the handlers run them on the store thread (see :mod:`.runner`). Shapes reuse the
-CLI's ``--json`` shapes (``commit_json``, ``ref_json``, ``TreeDiff.to_json``,
-``SearchHit.to_json``, ``SimilarHit.to_json``, the lifecycle ``*_json`` helpers) and only
-add fields. ``docs/rest-api.md`` is the reference.
+document; the handlers run them on the store thread (see :mod:`.runner`). Every shape is
+built by and described in :mod:`blacklake_ml.shapes` (the CLI's ``--json`` shapes, which
+these documents only add fields to; ``SearchHit.to_json`` and ``SimilarHit.to_json`` for
+search hits). ``docs/rest-api.md`` is the reference.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from __future__ import annotations
 import codecs
 import difflib
 import posixpath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from blacklake_ml import __version__
-from blacklake_ml.catalog import RefRow, RepoRow
+from blacklake_ml import __version__, shapes
+from blacklake_ml.catalog import RefRow
 from blacklake_ml.catalog.search_base import CardDoc
 from blacklake_ml.core.names import join_path, normalize_path
-from blacklake_ml.core.objects import TreeEntry
 from blacklake_ml.core.redact import redact_url
 from blacklake_ml.core.uri import BlacklakeURI
 from blacklake_ml.errors import InvalidInput
@@ -26,8 +25,9 @@ from blacklake_ml.jupyter.params import Page
 from blacklake_ml.search.engine import dense_available
 from blacklake_ml.search.indexer import Indexer
 from blacklake_ml.service import lifecycle, read
-from blacklake_ml.service.diff import TreeDiff, entry_json
-from blacklake_ml.service.repo import Repo, commit_json, ref_json
+from blacklake_ml.service.diff import TreeDiff
+from blacklake_ml.service.repo import Repo
+from blacklake_ml.shapes import card_json, ref_detail_json, repo_json
 
 if TYPE_CHECKING:
     from blacklake_ml.api import Store
@@ -47,29 +47,7 @@ SEARCH_FACETS = ("kind", "task", "framework", "format", "license_family", "licen
 REF_KINDS = ("branch", "tag", "alias")
 
 
-# -- small shapes ------------------------------------------------------------------------------
-def repo_json(row: RepoRow) -> dict[str, Any]:
-    """The ``repo list --json`` shape of a repository."""
-    return {"name": row.name, "description": row.description,
-            "created": lifecycle.iso(row.created), "max_bytes": row.max_bytes,
-            "max_files": row.max_files}
-
-
-def ref_doc(ref: RefRow, label: str | None = None) -> dict[str, Any]:
-    """``ref_json`` plus when it last moved and, for aliases, the version it names."""
-    doc = ref_json(ref)
-    doc["updated"] = lifecycle.iso(ref.updated)
-    if ref.kind == "alias":
-        doc["label"] = label
-    return doc
-
-
-def result_json(result: Any) -> dict[str, Any]:
-    """What a merge, revert or cherry-pick did (the CLI's ``--json`` shape)."""
-    return {"commit": result.commit, "created": result.created,
-            "fast_forward": result.fast_forward, "parents": list(result.parents)}
-
-
+# -- helpers -----------------------------------------------------------------------------------
 def default_branch(branches: list[RefRow]) -> str | None:
     """``main``, else ``master``, else the first branch by name (None without branches)."""
     names = sorted(b.name for b in branches)
@@ -77,20 +55,6 @@ def default_branch(branches: list[RefRow]) -> str | None:
         if name in names:
             return name
     return names[0] if names else None
-
-
-def card_json(doc: CardDoc, repo: str, ref: str) -> dict[str, Any]:
-    """An asset card: where it is, what it is, and every extracted fact."""
-    return {"path": doc.path, "uri": str(BlacklakeURI(repo, ref, doc.path)),
-            "kind": doc.kind, "name": doc.name, "size": doc.size,
-            "parameters": doc.parameters, "facts": dict(doc.facts)}
-
-
-def _entry_doc(path: str, e: TreeEntry) -> dict[str, Any]:
-    doc = entry_json(path, e)
-    doc["name"] = e.name if path else ""
-    doc["nfiles"] = e.nfiles
-    return doc
 
 
 def read_prefix(store: Store, file_id: str, n: int) -> bytes:
@@ -170,15 +134,16 @@ def repo_detail(store: Store, name: str) -> dict[str, Any]:
         head = {"branch": default, "commit": commit,
                 "size": row.size if row else None, "files": row.nfiles if row else None,
                 "time": row.time if row else None}
-    doc = repo_json(catalog.get_repo(name))
+    doc: dict[str, Any] = {**repo_json(catalog.get_repo(name))}
     doc.update(
         default_branch=default,
-        branches=[ref_doc(x) for x in branches],
-        tags=[ref_doc(x) for x in refs if x.kind == "tag"],
-        aliases=[ref_doc(x, label(x.commit, None)) for x in refs if x.kind == "alias"],
+        branches=[ref_detail_json(x) for x in branches],
+        tags=[ref_detail_json(x) for x in refs if x.kind == "tag"],
+        aliases=[ref_detail_json(x, label(x.commit, None)) for x in refs
+                 if x.kind == "alias"],
         versions=r.lifecycle.versions_overview(),
-        deployments=[lifecycle.deployment_json(d) for d in r.lifecycle.deployments()],
-        deprecations=[lifecycle.deprecation_json(d) for d in r.lifecycle.deprecations()],
+        deployments=[shapes.deployment_json(d) for d in r.lifecycle.deployments()],
+        deprecations=[shapes.deprecation_json(d) for d in r.lifecycle.deprecations()],
         stats={"commits": catalog.count_commits(r.id), "branches": len(branches),
                "tags": sum(1 for x in refs if x.kind == "tag"),
                "aliases": sum(1 for x in refs if x.kind == "alias"), "head": head},
@@ -195,7 +160,7 @@ def list_refs(store: Store, repo: str, kind: str | None, page: Page) -> dict[str
     if kind is not None:
         rows = [x for x in rows if x.kind == kind]
     label = r.lifecycle.labeler()
-    items = [ref_doc(x, label(x.commit, None)) for x in page.slice(rows)]
+    items = [ref_detail_json(x, label(x.commit, None)) for x in page.slice(rows)]
     return page.doc(items, total=len(rows))
 
 
@@ -210,8 +175,8 @@ def alias_detail(store: Store, repo: str, name: str, page: Page) -> dict[str, An
     doc: dict[str, Any] = {
         "name": name, "commit": current.commit if current else None,
         "label": label(current.commit, None) if current else None,
-        "updated": lifecycle.iso(current.updated) if current else None}
-    doc.update(page.doc([lifecycle.alias_event_json(e) for e in page.slice(history)],
+        "updated": shapes.format_time(current.updated) if current else None}
+    doc.update(page.doc([shapes.alias_event_json(e) for e in page.slice(history)],
                         total=len(history)))
     return doc
 
@@ -229,7 +194,8 @@ def tree(store: Store, repo: str, ref: str, path: str, page: Page) -> dict[str, 
     if not entry.is_dir:
         raise InvalidInput(f"{path} is a file, not a directory (use the file endpoint)")
     children = sorted(store.odb.tree(entry.id), key=lambda e: (not e.is_dir, e.name))
-    items = [_entry_doc(join_path(path, e.name), e) for e in page.slice(children)]
+    items = cast("list[dict[str, Any]]", [shapes.tree_entry_json(join_path(path, e.name), e)
+                                          for e in page.slice(children)])
     indexed = indexed_ref(store, r, ref, commit)
     cards = store.catalog.search_index().card_keys(
         r.id, indexed, [d["path"] for d in items]) if indexed and items else {}
@@ -273,7 +239,7 @@ def file_info(store: Store, repo: str, ref: str, path: str, *, md5: bool = False
     e = r.entry(commit, path)
     doc: dict[str, Any] = {"repo": r.name, "ref": ref, "commit": commit,
                            "uri": str(BlacklakeURI(r.name, ref, path))}
-    doc.update(_entry_doc(path, e))
+    doc.update(shapes.tree_entry_json(path, e))
     doc["name"] = posixpath.basename(path)
     card = _asset(store, r, commit, path, ref)
     doc["asset"] = card_json(card, r.name, ref) if card is not None else None
@@ -283,7 +249,7 @@ def file_info(store: Store, repo: str, ref: str, path: str, *, md5: bool = False
         (path if e.is_dir else None)
     doc["readme"] = _readme(store, r, commit, readme_dir) if readme_dir is not None else None
     dep = r.lifecycle.deprecation(commit)
-    doc["deprecation"] = lifecycle.deprecation_json(dep) if dep is not None else None
+    doc["deprecation"] = shapes.deprecation_json(dep) if dep is not None else None
     if e.is_dir:
         doc.update(sha256=None, text=False, content=None, content_truncated=False)
         return doc
@@ -315,12 +281,12 @@ def log(store: Store, repo: str, ref: str, path: str, page: Page) -> dict[str, A
     only = normalize_path(path) or None
     rows = r.log(commit, path=only, limit=page.offset + page.limit + 1)
     more = len(rows) > page.offset + page.limit
-    by_commit: dict[str, list[dict[str, str]]] = {}
+    by_commit: dict[str, list[shapes.RefLabelDoc]] = {}
     for x in store.catalog.list_refs(r.id):
         by_commit.setdefault(x.commit, []).append({"name": x.name, "kind": x.kind})
     items = []
     for row in page.slice(rows):
-        d = commit_json(row)
+        d = shapes.commit_json(row)
         d["refs"] = by_commit.get(row.id, [])
         items.append(d)
     doc: dict[str, Any] = {"repo": r.name, "ref": ref, "commit": commit, "path": only or ""}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from typing_extensions import Self
@@ -46,17 +46,13 @@ from blacklake_ml.service.localtree import scan_dir
 from blacklake_ml.service.objectdb import EMPTY_TREE_ID, ObjectDB
 from blacklake_ml.service.packs import PackWriter
 from blacklake_ml.service.trees import Root, TreeBuilder, lookup
+from blacklake_ml.shapes import format_time, now_iso
 from blacklake_ml.storage import ObjectStorage
-
-
-def now_iso() -> str:
-    """Current UTC time as RFC 3339 with microseconds."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def commit_time(value: str | datetime) -> str:
     """A given commit time (an import preserving the source's dates) in the form
-    :func:`now_iso` writes; it must say its timezone."""
+    :func:`~blacklake_ml.shapes.now_iso` writes; it must say its timezone."""
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -64,7 +60,7 @@ def commit_time(value: str | datetime) -> str:
             raise InvalidInput(f"commit time {value!r} is not an ISO 8601 timestamp") from None
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise InvalidInput("a commit time needs a timezone (e.g. 2026-11-26T10:00:00+01:00)")
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return format_time(value)
 
 
 @dataclass(frozen=True)
@@ -344,4 +340,4 @@ class Transaction:
             self.commit()
 
 
-__all__ = ["CommitResult", "CommitTarget", "Transaction", "check_quota", "now_iso", "publish"]
+__all__ = ["CommitResult", "CommitTarget", "Transaction", "check_quota", "publish"]

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from blacklake_ml.catalog import PathChange
 from blacklake_ml.core.names import join_path
 from blacklake_ml.core.objects import DIGEST_INLINE_MAX, TreeEntry
 from blacklake_ml.service.objectdb import ObjectDB
 from blacklake_ml.service.trees import walk_files
-
-
-def entry_json(path: str, e: TreeEntry) -> dict[str, Any]:
-    """The JSON shape of one entry (as ``ls`` prints it)."""
-    return {"path": path, "kind": e.kind, "size": e.size, "id": e.id, "meta": dict(e.meta)}
+from blacklake_ml.shapes import TreeDiffDoc, tree_diff_json
 
 
 @dataclass
@@ -43,22 +38,9 @@ class TreeDiff:
         """Every file path the diff touches."""
         return set(self.added) | set(self.removed) | set(self.modified)
 
-    def to_json(self) -> dict[str, list[dict[str, Any]]]:
+    def to_json(self) -> TreeDiffDoc:
         """``{"added": [...], "removed": [...], "modified": [...]}`` sorted by path."""
-        modified = []
-        for path, (a, b) in sorted(self.modified.items()):
-            changes = []
-            if a.id != b.id:
-                changes.append("content")
-            if dict(a.meta) != dict(b.meta):
-                changes.append("meta")
-            modified.append({"path": path, "kind": b.kind, "size": b.size, "id": b.id,
-                             "meta": dict(b.meta), "changes": changes,
-                             "before": {"size": a.size, "id": a.id, "meta": dict(a.meta)},
-                             "size_delta": b.size - a.size})
-        return {"added": [entry_json(p, e) for p, e in sorted(self.added.items())],
-                "removed": [entry_json(p, e) for p, e in sorted(self.removed.items())],
-                "modified": modified}
+        return tree_diff_json(self.added, self.removed, self.modified)
 
 
 def diff_trees(odb: ObjectDB, a: str | None, b: str | None, prefix: str = "",

@@ -41,8 +41,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import Any
+from datetime import date, datetime
 
 from blacklake_ml.catalog import AliasEvent, Catalog, DeploymentRow, DeprecationRow, RefRow
 from blacklake_ml.core import semver
@@ -61,6 +60,7 @@ from blacklake_ml.errors import (
     RefNotFound,
 )
 from blacklake_ml.service.history import RepoRef
+from blacklake_ml.shapes import VersionDoc, deprecation_json, past_sunset, version_json
 
 MAX_REASON_CHARS = 1024
 MAX_ACTOR_CHARS = 256
@@ -123,16 +123,6 @@ def validate_alias_name(name: str) -> str:
         raise InvalidName(f"invalid alias name {name!r}: it looks like a version (versions "
                           "are tags: use 'version create')")
     return name
-
-
-def iso(ts: float) -> str:
-    """An epoch time as RFC 3339 UTC (the shape commits use)."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def today_utc() -> date:
-    """Today's date in UTC (sunset dates are compared against it)."""
-    return datetime.now(timezone.utc).date()
 
 
 # -- versions -------------------------------------------------------------------------------
@@ -214,11 +204,6 @@ def _applicable(rows: Iterable[DeprecationRow]) -> DeprecationRow | None:
     return best
 
 
-def past_sunset(row: DeprecationRow, today: date | None = None) -> bool:
-    """True once the sunset date has passed (the sunset day itself is not past)."""
-    return row.sunset is not None and date.fromisoformat(row.sunset) < (today or today_utc())
-
-
 def describe(repo_name: str, row: DeprecationRow) -> str:
     """One line: what is deprecated, why, and the sunset."""
     if row.commit is None:
@@ -241,34 +226,6 @@ def _caller_stacklevel() -> int:
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
-
-
-# -- JSON shapes (CLI --json, and anyone serialising these) ---------------------------------
-def version_json(tag: VersionTag) -> dict[str, Any]:
-    """A version as ``{"name", "version", "commit", "prerelease", "created"}``."""
-    return {"name": tag.name, "version": str(tag.version), "commit": tag.commit,
-            "prerelease": tag.prerelease, "created": iso(tag.created)}
-
-
-def alias_event_json(e: AliasEvent) -> dict[str, Any]:
-    """An alias history entry."""
-    return {"alias": e.alias, "seq": e.seq, "action": e.action, "from": e.from_commit,
-            "to": e.to_commit, "from_label": e.from_label, "to_label": e.to_label,
-            "by": e.by, "at": iso(e.at), "reason": e.reason}
-
-
-def deployment_json(d: DeploymentRow) -> dict[str, Any]:
-    """A deployment record."""
-    return {"environment": d.environment, "seq": d.seq, "commit": d.commit,
-            "label": d.label, "action": d.action, "by": d.by, "at": iso(d.at),
-            "note": d.note}
-
-
-def deprecation_json(row: DeprecationRow) -> dict[str, Any]:
-    """A deprecation (``commit`` null: the whole repository)."""
-    return {"commit": row.commit, "label": row.label, "reason": row.reason,
-            "sunset": row.sunset, "past_sunset": past_sunset(row), "by": row.by,
-            "at": iso(row.at)}
 
 
 # -- the component --------------------------------------------------------------------------
@@ -367,7 +324,7 @@ class Lifecycle:
 
         return label
 
-    def versions_overview(self) -> list[dict[str, Any]]:
+    def versions_overview(self) -> list[VersionDoc]:
         """Every version with its aliases, environments and deprecation (four queries)."""
         alias_rows = self.aliases()
         current = self.deployments()

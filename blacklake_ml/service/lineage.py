@@ -34,6 +34,7 @@ from blacklake_ml.errors import InvalidInput, PathNotFound
 from blacklake_ml.service.history import RepoRef
 from blacklake_ml.service.objectdb import ObjectDB
 from blacklake_ml.service.trees import lookup
+from blacklake_ml.shapes import LineageNodeDoc, lineage_node_json
 
 EdgeKind = Literal["consumed", "produced", "derived_from"]
 EDGE_KINDS: tuple[str, ...] = get_args(EdgeKind)
@@ -274,13 +275,13 @@ class Lineage:
                             edges.setdefault((s, t, e.kind), {"source": s, "target": t,
                                                               "kind": e.kind, **e.facets})
                 frontier = nxt
-        nodes: dict[str, dict[str, Any]] = {}
+        nodes: dict[str, LineageNodeDoc] = {}
         if center is not None:
-            nodes[center_id] = _node_json(center, center=True)
+            nodes[center_id] = lineage_node_json(center, center=True)
         for rid, r in rows.items():
             gid = alias[rid]
             if gid not in nodes:
-                nodes[gid] = _node_json(r, center=gid == center_id)
+                nodes[gid] = lineage_node_json(r, center=gid == center_id)
         for s, t, k in extra:
             if s in nodes and t in nodes:
                 edges.setdefault((s, t, k), {"source": s, "target": t, "kind": k})
@@ -319,21 +320,6 @@ class Lineage:
     def stats(self) -> dict[str, int]:
         """How many nodes and edges are recorded."""
         return self.index.count()
-
-
-def _node_json(r: NodeRow, *, center: bool = False) -> dict[str, Any]:
-    doc: dict[str, Any] = {"id": r.key, "kind": r.kind, "label": r.label}
-    for k in ("uri", "repo", "path", "commit", "object_id", "system"):
-        v = getattr(r, k)
-        if v is not None:
-            doc[k] = v
-    if r.commit is not None:
-        doc["ref"] = r.commit
-    if r.facets:
-        doc["facets"] = dict(r.facets)
-    if center:
-        doc["center"] = True
-    return doc
 
 
 def _iso(t: Any) -> str:

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar, cast
 
 from blacklake_ml.catalog import Catalog, CommitBatch, CommitRow, RefRow, RepoRow
 from blacklake_ml.config import Config
@@ -41,12 +41,13 @@ from blacklake_ml.errors import (
 )
 from blacklake_ml.service import extraction, history, read
 from blacklake_ml.service import merge as merging
-from blacklake_ml.service.diff import TreeDiff, diff_trees, entry_json
+from blacklake_ml.service.diff import TreeDiff, diff_trees
 from blacklake_ml.service.digests import file_digests
 from blacklake_ml.service.lifecycle import Lifecycle
 from blacklake_ml.service.objectdb import EMPTY_TREE_ID, ObjectDB
 from blacklake_ml.service.packs import PackWriter
 from blacklake_ml.service.trees import lookup, walk_files
+from blacklake_ml.shapes import DiffEntryDoc, entry_json
 from blacklake_ml.storage import ObjectStorage
 
 if TYPE_CHECKING:
@@ -79,18 +80,6 @@ class RepoStore(Protocol):
 
     def refs_changed(self, repo: Repo) -> None: ...
 
-
-
-def commit_json(row: CommitRow) -> dict[str, Any]:
-    """The ``log --json`` shape of a commit."""
-    return {"id": row.id, "parents": list(row.parents), "author": row.author,
-            "time": row.time, "message": row.message, "meta": dict(row.meta),
-            "size": row.size, "files": row.nfiles}
-
-
-def ref_json(ref: RefRow) -> dict[str, Any]:
-    """The ``branch list`` / ``tag list`` shape of a ref."""
-    return {"name": ref.name, "kind": ref.kind, "commit": ref.commit}
 
 
 def _moved_to_lifecycle(method: Callable[Concatenate[Lifecycle, _P], _R]
@@ -329,13 +318,16 @@ class Repo:
         path = normalize_path(path)
         entry = self.entry(ref, path)
         odb = self.store.odb
+        rows: list[DiffEntryDoc]
         if not entry.is_dir:
-            out = [entry_json(path, entry)]
+            rows = [entry_json(path, entry)]
         elif recursive:
-            out = [entry_json(p, e) for p, e in walk_files(odb, entry.id, path)]
+            rows = [entry_json(p, e) for p, e in walk_files(odb, entry.id, path)]
         else:
-            out = [entry_json(f"{path}/{e.name}" if path else e.name, e)
-                   for e in odb.tree(entry.id)]
+            rows = [entry_json(f"{path}/{e.name}" if path else e.name, e)
+                    for e in odb.tree(entry.id)]
+        # the safety annotations add keys: from here on plain dicts
+        out = cast("list[dict[str, Any]]", rows)
         if safety:
             self.annotate_safety(out)
         return out
@@ -579,8 +571,9 @@ class Repo:
         return self._land(branch, compute, msg, None)
 
     # -- deprecated: the lifecycle verbs moved to repo.lifecycle ---------------------------
-    # Thin aliases kept because README.md and docs/lifecycle.md show them; each warns
-    # (DeprecationWarning) and calls the same method of ``self.lifecycle``.
+    # Thin aliases kept for one release, for code written against the old Repo verbs (the
+    # docs show repo.lifecycle); each warns (DeprecationWarning) and calls the same method
+    # of ``self.lifecycle``. Not counted among Repo's verbs; remove in the next minor.
     create_version = _moved_to_lifecycle(Lifecycle.create_version)
     versions = _moved_to_lifecycle(Lifecycle.versions)
     resolve_version = _moved_to_lifecycle(Lifecycle.resolve_version)

@@ -10,7 +10,6 @@ from blacklake_ml.service.objectdb import ObjectDB
 from blacklake_ml.service.read import BlobReader
 from blacklake_ml.service.trees import lookup
 
-
 #: files up to this size are fetched whole on the first read (one verified chunk read instead
 #: of one per header probe: a folder of 10,000 small files that look like models)
 WHOLE_BELOW = 64 * 1024

@@ -32,6 +32,7 @@ from blacklake_ml.service.objectdb import EMPTY_TREE_ID, ObjectDB
 from blacklake_ml.service.packs import PackWriter
 from blacklake_ml.service.read import BlobReader
 from blacklake_ml.service.repo import Repo
+from blacklake_ml.shapes import now_iso
 from blacklake_ml.storage import LocalStorage, ObjectStorage, open_storage
 
 MARKER = "blacklake.json"
@@ -130,9 +131,6 @@ class Store:
         for v in (max_bytes, max_files):
             if v is not None and v < 0:
                 raise InvalidInput("quotas must be non-negative")
-        # imported here: opening a store for reading never loads the commit path
-        from blacklake_ml.service.commit import now_iso
-
         who = self.config.author
         commit = Commit(tree=EMPTY_TREE_ID, parents=(), author=who, committer=who,
                         time=now_iso(), message="Initialize repository",

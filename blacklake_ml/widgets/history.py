@@ -8,7 +8,7 @@ import traitlets
 
 from blacklake_ml.core.uri import BlacklakeURI
 from blacklake_ml.errors import InvalidInput
-from blacklake_ml.service.repo import commit_json
+from blacklake_ml.shapes import commit_json
 from blacklake_ml.widgets._base import StoreWidget, esm, number, store_command, text
 
 MAX_LIMIT = 1000
@@ -63,7 +63,7 @@ class CommitHistory(StoreWidget):
         rows = self.store.repo(repo_name).log(ref_name, path=path or None, limit=limit)
         with self.hold_sync():
             self.repo, self.ref, self.path, self.limit = repo_name, ref_name, path, limit
-            self.commits = [commit_json(r) for r in rows]
+            self.commits = [dict(commit_json(r)) for r in rows]
             self.diff = {}
             self.selected = ""
         return self.commits

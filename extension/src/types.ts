@@ -1,4 +1,9 @@
 /**
+ * GENERATED FILE — do not edit. Made by scripts/gen_types_ts.py from the response shapes in
+ * blacklake_ml/shapes.py (the TypedDicts the CLI's --json, the REST API and the widgets
+ * share); tests/test_types_ts.py fails when the two differ. Change a shape there and run
+ * `python scripts/gen_types_ts.py`.
+ *
  * Shapes of the BlackLake server extension's REST API (docs/rest-api.md).
  *
  * Every string in these documents comes from users or the store (names, messages, model
@@ -9,6 +14,13 @@ export type JSONScalar = string | number | boolean | null;
 export type JSONValue = JSONScalar | JSONValue[] | { [key: string]: JSONValue };
 export type Meta = { [key: string]: JSONValue };
 
+export type RefKind = 'branch' | 'tag' | 'alias';
+
+export type EntryKind = 'file' | 'dir';
+
+/** The model scanner's verdict on a file's content (see safety.ts). */
+export type SafetyVerdict = 'safe' | 'unsafe' | 'unknown';
+
 /** `{items, offset, limit}` plus `total` and/or `has_more`. */
 export interface IPage<T> {
   items: T[];
@@ -18,6 +30,17 @@ export interface IPage<T> {
   has_more?: boolean;
 }
 
+/** An error answer of the REST API (`reason`: the error class name). */
+export interface IError {
+  message: string;
+  reason: string;
+}
+
+export interface IStatusCounts {
+  repos: number;
+  cards: number;
+}
+
 export interface IStatus {
   ok: boolean;
   extension: string;
@@ -25,19 +48,21 @@ export interface IStatus {
   api_version: number;
   store: { [key: string]: JSONValue } | null;
   dense_search: boolean | null;
-  counts: { repos: number; cards: number } | null;
+  counts: IStatusCounts | null;
   empty: boolean | null;
-  error?: { message: string; reason: string };
+  error?: IError;
 }
 
+/** A repository (`repo list --json`). */
 export interface IRepo {
   name: string;
   description: string;
   created?: string | null;
+  max_bytes?: number | null;
+  max_files?: number | null;
 }
 
-export type RefKind = 'branch' | 'tag' | 'alias';
-
+/** A branch, tag or alias (`branch list --json`: the first three fields). */
 export interface IRef {
   name: string;
   kind: RefKind;
@@ -47,16 +72,35 @@ export interface IRef {
   label?: string | null;
 }
 
+/** A deployment record (`deploy list --json`). */
 export interface IDeployment {
   env?: string;
   environment?: string;
+  seq?: number;
   ref?: string;
   commit?: string;
   label?: string | null;
+  action?: string;
   by?: string | null;
   at?: string | null;
   note?: string | null;
   [key: string]: JSONValue | undefined;
+}
+
+export interface IRepoHead {
+  branch: string;
+  commit: string;
+  size: number | null;
+  files: number | null;
+  time: string | null;
+}
+
+export interface IRepoStats {
+  commits: number;
+  branches: number;
+  tags: number;
+  aliases: number;
+  head: IRepoHead | null;
 }
 
 export interface IRepoDetail extends IRepo {
@@ -67,29 +111,13 @@ export interface IRepoDetail extends IRepo {
   versions?: JSONValue;
   deployments?: IDeployment[];
   deprecations?: JSONValue[];
-  stats?: {
-    commits: number;
-    branches: number;
-    tags: number;
-    aliases: number;
-    head: {
-      branch: string;
-      commit: string;
-      size: number | null;
-      files: number | null;
-      time: string | null;
-    } | null;
-  };
+  stats?: IRepoStats;
 }
 
-export type EntryKind = 'file' | 'dir';
-
-/** The model scanner's verdict on a file's content (see safety.ts). */
-export type SafetyVerdict = 'safe' | 'unsafe' | 'unknown';
-
 /**
- * The verdict fields of file rows, file details and search hits. Optional: older servers do
- * not send them, and folders have none; a missing verdict is shown as unknown, never safe.
+ * The verdict fields of file rows, file details and search hits. Optional: older servers
+ * do not send them, and folders have none; a missing verdict is shown as unknown, never
+ * safe.
  */
 export interface ISafety {
   safety?: SafetyVerdict;
@@ -97,6 +125,7 @@ export interface ISafety {
   safety_reasons?: string[];
 }
 
+/** A directory listing row of the REST API (an `ls` row plus name and file count). */
 export interface IEntry extends ISafety {
   path: string;
   name: string;
@@ -116,6 +145,7 @@ export interface ITreePage extends IPage<IEntry> {
   path: string;
 }
 
+/** An asset card: where it is, what it is, and every extracted fact. */
 export interface IAssetCard {
   path: string;
   uri: string;
@@ -126,20 +156,37 @@ export interface IAssetCard {
   facts: Meta;
 }
 
-export interface IFileInfo extends Omit<IEntry, 'asset'> {
+export interface IReadme {
+  path: string;
+  text: string;
+  truncated: boolean;
+}
+
+/** Everything the file (or asset directory) view shows. */
+export interface IFileInfo extends ISafety {
+  path: string;
+  name: string;
+  kind: EntryKind;
+  size: number;
+  id: string;
+  meta: Meta;
+  nfiles?: number;
   repo: string;
   ref: string;
   commit: string;
   uri: string;
   asset: IAssetCard | null;
-  readme: { path: string; text: string; truncated: boolean } | null;
+  readme: IReadme | null;
   deprecation: Meta | null;
   sha256: string | null;
+  md5?: string | null;
   text: boolean;
   content: string | null;
   content_truncated: boolean;
   /** the format the scanner recognised (files only) */
   safety_format?: string;
+  /** why a file that looks like a model could not be read as one */
+  extraction_error?: string | null;
 }
 
 export interface IRefLabel {
@@ -147,6 +194,7 @@ export interface IRefLabel {
   kind: RefKind | string;
 }
 
+/** A commit (`log --json`; the REST log adds the refs pointing at it). */
 export interface ICommit {
   id: string;
   parents: string[];
@@ -166,6 +214,7 @@ export interface ILogPage extends IPage<ICommit> {
   path: string;
 }
 
+/** A file entry: an `ls --json` row, and an added or removed file of a diff. */
 export interface IDiffEntry {
   path: string;
   kind: EntryKind;
@@ -174,28 +223,49 @@ export interface IDiffEntry {
   meta: Meta;
 }
 
+export interface IDiffBefore {
+  size: number;
+  id: string;
+  meta: Meta;
+}
+
 export interface IModifiedEntry extends IDiffEntry {
   changes: string[];
-  before: { size: number; id: string; meta: Meta };
+  before: IDiffBefore;
   size_delta: number;
   asset?: string | null;
   facts_diff?: { [key: string]: [JSONValue, JSONValue] } | null;
   text_diff?: string | null;
 }
 
-export interface IDiff {
-  repo: string;
-  a: { ref: string; commit: string };
-  b: { ref: string; commit: string };
-  path: string;
+/** `diff --json`: what changed, each list sorted by path. */
+export interface ITreeDiff {
   added: IDiffEntry[];
   removed: IDiffEntry[];
   modified: IModifiedEntry[];
+}
+
+export interface IDiffSide {
+  ref: string;
+  commit: string;
+}
+
+export interface IDiffCounts {
+  added: number;
+  removed: number;
+  modified: number;
+}
+
+export interface IDiff extends ITreeDiff {
+  repo: string;
+  a: IDiffSide;
+  b: IDiffSide;
+  path: string;
   offset: number;
   limit: number;
   total: number;
   has_more: boolean;
-  counts: { added: number; removed: number; modified: number };
+  counts: IDiffCounts;
 }
 
 export interface IWhy {
@@ -273,6 +343,7 @@ export interface ILineage {
   truncated?: boolean;
 }
 
+/** What a merge, revert or cherry-pick did. */
 export interface IMergeResult {
   commit: string;
   created: boolean;
@@ -282,11 +353,45 @@ export interface IMergeResult {
 
 export interface IAliasEvent {
   alias: string;
+  seq?: number | null;
   action: string;
   from: string | null;
   to: string | null;
   from_label?: string | null;
   to_label?: string | null;
+  by?: string | null;
+  at?: string | null;
   reason?: string | null;
   [key: string]: JSONValue | undefined;
+}
+
+/** A version (`version create --json`; `version list` adds the rest). */
+export interface IVersion {
+  name: string;
+  version: string;
+  commit: string;
+  prerelease?: boolean;
+  created: string;
+  aliases?: string[];
+  deployed_to?: string[];
+  deprecated?: IDeprecation | null;
+}
+
+/** An alias (`alias list --json`). */
+export interface IAlias {
+  name: string;
+  commit: string;
+  label: string | null;
+  updated: string;
+}
+
+/** A deprecation (`commit` null: the whole repository). */
+export interface IDeprecation {
+  commit: string | null;
+  label: string | null;
+  reason: string;
+  sunset: string | null;
+  past_sunset: boolean;
+  by: string;
+  at: string;
 }
