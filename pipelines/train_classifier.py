@@ -8,16 +8,27 @@
     record-lineage dataset --consumed--> "train" step --produced--> model, under the run
     register       the pinned model URI as a version of an MLflow registered model
 
+What it needs in the store: the repository ``datasets`` with ``iris.csv`` on ``main`` (numeric
+feature columns and a ``label`` column) and a repository ``models`` to push to. On a fresh
+store, ``seed_demo`` (or ``python -m pipelines.train_classifier --seed-demo --home DIR``)
+creates both; it is idempotent.
+
 Run it locally (tasks are subprocesses of this Python; no Kubernetes, no Docker)::
 
     import kfp.local
-    from pipelines.train_classifier import train_classifier
+    from pipelines.train_classifier import run_local, seed_demo
     kfp.local.init(runner=kfp.local.SubprocessRunner(use_venv=False), pipeline_root="/tmp/kfp")
-    run = train_classifier(blacklake_home="/tmp/bl", mlflow_tracking_uri="sqlite:////tmp/m.db")
+    seed_demo("/tmp/bl")                       # datasets/main/iris.csv + an empty models repo
+    run = run_local(blacklake_home="/tmp/bl", mlflow_tracking_uri="sqlite:////tmp/m.db")
     print(run.outputs["model_uri"])
 
+``run_local(**arguments)`` calls ``train_classifier(**arguments)`` and, when a step fails,
+raises ``StepFailed`` with that step's own error line (``step 'pull-dataset' failed:
+blacklake: RepoNotFound: no repository named 'datasets'``) instead of KFP's bare ``Inner task
+failed: 'pull-dataset'``; calling ``train_classifier(...)`` directly works too.
+
 Compile it (what ``pipelines/train_classifier.yaml``, the golden file checked by
-``tests/integrations/kfp/test_golden.py``, holds)::
+``tests/integrations/kfp/test_kfp_pipeline.py``, holds)::
 
     python -m pipelines.train_classifier --compile                # rewrites the golden file
     python -m pipelines.train_classifier --compile -o p.yaml \\
@@ -32,7 +43,11 @@ them when each task starts. The store comes from the tasks' environment (``BLACK
 # No ``from __future__ import annotations``: KFP reads the component functions' annotations as
 # types (Input[Dataset], Output[Model]...).
 import argparse
-from collections.abc import Sequence
+import contextlib
+import io
+import re
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -193,6 +208,124 @@ def build_pipeline(options: ComponentOptions | None = None) -> Any:
 
 train_classifier = build_pipeline()
 
+#: what the pipeline's default parameters read and write
+DATASET_URI = "blacklake://datasets/main/iris.csv"
+MODELS_REPO = "models"
+
+
+# -- running it: seeding a fresh store, and errors that say what went wrong ------------------------
+def write_iris_csv(path: str | Path) -> Path:
+    """scikit-learn's bundled iris data as CSV: four float columns and a string ``label``."""
+    import csv
+
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([*iris.feature_names, "label"])
+        for x, y in zip(iris.data, iris.target):
+            w.writerow([*(float(v) for v in x), iris.target_names[y]])
+    return Path(path)
+
+
+def seed_demo(blacklake_home: str | Path = "") -> str:
+    """Make the store at ``blacklake_home`` (default: the environment's store) ready for the
+    pipeline's defaults: repository ``datasets`` with ``iris.csv`` on ``main`` and an empty
+    repository ``models``. Idempotent (an existing ``iris.csv`` is kept); returns the dataset
+    URI."""
+    import tempfile
+
+    from blacklake_ml import Store
+    from blacklake_ml.errors import NotFound
+
+    with Store.open(str(blacklake_home) or None) as store:
+        repos = {r.name for r in store.list_repos()}
+        data = (store.repo("datasets") if "datasets" in repos
+                else store.create_repo("datasets", "training data"))
+        if MODELS_REPO not in repos:
+            store.create_repo(MODELS_REPO, "trained models")
+        try:
+            data.entry("main", "iris.csv")
+        except NotFound:  # no commit yet, or no iris.csv
+            with tempfile.TemporaryDirectory() as tmp:
+                data.put(write_iris_csv(Path(tmp) / "iris.csv"), "iris.csv",
+                         message="iris (scikit-learn's copy)")
+    return DATASET_URI
+
+
+class StepFailed(RuntimeError):
+    """A step of a local run failed; ``step`` names it, ``error`` is its own last error line
+    and ``log`` the step's streamed output."""
+
+    def __init__(self, step: str, error: str, log: str) -> None:
+        hint = ""
+        if re.search(r"\b(RepoNotFound|PathNotFound)\b", error) and step in (
+                "pull-dataset", "push-model"):
+            hint = ("\n(the example pipeline needs repository 'datasets' with iris.csv and "
+                    "repository 'models'; on a fresh store create them with "
+                    "seed_demo(blacklake_home) or `python -m pipelines.train_classifier "
+                    "--seed-demo --home DIR`)")
+        super().__init__(f"step {step!r} failed: {error}{hint}")
+        self.step, self.error, self.log = step, error, log
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, out: Any) -> None:
+        self.out, self.buffer_ = out, io.StringIO()
+
+    def write(self, s: str) -> int:
+        self.out.write(s)
+        self.buffer_.write(s)
+        return len(s)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+@contextlib.contextmanager
+def _tee_stdout() -> Iterator[_Tee]:
+    tee = _Tee(sys.stdout)
+    sys.stdout = tee  # type: ignore[assignment]
+    try:
+        yield tee
+    finally:
+        sys.stdout = tee.out
+
+
+def step_error(log: str, step: str) -> tuple[str, str]:
+    """``(error line, step log)`` of ``step`` in kfp.local's output ``log``: the last line the
+    step's process printed (a task fails with one ``blacklake: …`` line, a traceback ends with
+    the exception)."""
+    lines = _ANSI.sub("", log).splitlines()
+    start = max((i for i, line in enumerate(lines) if f"Executing task '{step}'" in line),
+                default=-1)
+    end = next((i for i in range(start + 1, len(lines))
+                if f"Task '{step}' finished with status" in lines[i]), len(lines))
+    body = lines[start + 1:end]
+    printed = [line.strip() for line in body
+               if line.strip() and not line.strip().startswith("[KFP Executor")
+               and "Streamed logs:" not in line]
+    return (printed[-1] if printed else "(the step printed nothing)"), "\n".join(body)
+
+
+def run_local(**arguments: Any) -> Any:
+    """``train_classifier(**arguments)`` under kfp.local (initialised by the caller with
+    ``kfp.local.init``); a failing step raises :class:`StepFailed` carrying the step's own
+    error instead of KFP's ``Inner task failed: '<step>'``."""
+    with _tee_stdout() as tee:
+        try:
+            return train_classifier(**arguments)
+        except RuntimeError as exc:
+            m = re.search(r"Inner task failed: '([^']+)'", _ANSI.sub("", str(exc)))
+            if not m:
+                raise
+            error, log = step_error(tee.buffer_.getvalue(), m.group(1))
+            raise StepFailed(m.group(1), error, log) from exc
+
 
 def compile_pipeline(path: str | Path = GOLDEN, options: ComponentOptions | None = None) -> Path:
     """Compile the pipeline to KFP IR YAML at ``path``."""
@@ -202,11 +335,20 @@ def compile_pipeline(path: str | Path = GOLDEN, options: ComponentOptions | None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pipelines.train_classifier --compile [-o FILE] [--base-image I] [--install]``"""
+    """``python -m pipelines.train_classifier --compile [-o FILE] [--base-image I] [--install]``
+    or ``--seed-demo [--home DIR]``"""
     parser = argparse.ArgumentParser(prog="python -m pipelines.train_classifier",
                                      description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--compile", action="store_true", required=True,
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--compile", action="store_true",
                         help="compile the pipeline to IR YAML")
+    action.add_argument("--seed-demo", action="store_true",
+                        help="create what the default parameters need in the store: "
+                             f"{DATASET_URI} (scikit-learn's iris) and repository "
+                             f"{MODELS_REPO!r}")
+    parser.add_argument("--home", default="",
+                        help="with --seed-demo: the store home (default: BLACKLAKE_HOME / "
+                             "the configured store)")
     parser.add_argument("-o", "--output", default=str(GOLDEN),
                         help="where to write it (default: the golden file next to this module)")
     parser.add_argument("--base-image", default=None,
@@ -215,6 +357,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="pip-install blacklake-ml[kfp] and each step's packages when a "
                              "task starts (for a stock Python image)")
     args = parser.parse_args(argv)
+    if args.seed_demo:
+        print(seed_demo(args.home))
+        return 0
     options = None
     if args.install:
         options = ComponentOptions.installing(**({"base_image": args.base_image}
