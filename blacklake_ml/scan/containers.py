@@ -10,19 +10,25 @@ be read whole (encrypted, over the caps, a bad CRC) leaves the archive ``unknown
 from __future__ import annotations
 
 import ast
-from functools import partial
 import posixpath
 import tarfile
 import zipfile
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 from blacklake_ml.extract._util import LimitExceeded
 from blacklake_ml.extract.base import Source
 from blacklake_ml.extract.local import SliceSource, SourceReader
 from blacklake_ml.scan import frameworks
+from blacklake_ml.scan.file_source import FileSource
 from blacklake_ml.scan.pickles import Opener, scan_pickle
 from blacklake_ml.scan.verdict import SAFE, UNKNOWN, Verdict
+
+#: scans one member (a Source at a nesting depth): the format dispatcher, passed in so the
+#: archive scanners need not import it (it imports them)
+ScanMember = Callable[[Source, int], Verdict]
 
 #: members of one archive scanned before giving up (unknown)
 MAX_MEMBERS = 100_000
@@ -35,8 +41,6 @@ MAX_RATIO = 1000
 def _member_source(src: Source, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Source:
     """One member as a :class:`Source`: a slice of the archive when stored, else inflated
     into a temporary file (bounded by :data:`MAX_MEMBER`; the CRC is checked by zipfile)."""
-    from blacklake_ml.scan.formats import _FileSource
-
     name = posixpath.basename(info.filename) or info.filename
     if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x1:
         # stored: read in place (offset of the data after the local header)
@@ -57,7 +61,7 @@ def _member_source(src: Source, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> S
             if total > MAX_MEMBER:
                 raise LimitExceeded(f"member {info.filename!r} inflates past {MAX_MEMBER} bytes")
             out.write(chunk)
-    return _FileSource(out, name)
+    return FileSource(out, name)
 
 
 def _kind(names: list[str]) -> str:
@@ -74,10 +78,9 @@ def _kind(names: list[str]) -> str:
     return "zip"
 
 
-def scan_zip(src: Source, depth: int) -> Verdict:
-    """The verdict on a zip archive and every member it holds."""
-    from blacklake_ml.scan.formats import _scan
-
+def scan_zip(src: Source, depth: int, scan_member: ScanMember) -> Verdict:
+    """The verdict on a zip archive and every member it holds (members go to
+    ``scan_member``, the format dispatcher, one level deeper)."""
     try:
         zf = zipfile.ZipFile(SourceReader(src))
         infos = zf.infolist()
@@ -129,7 +132,7 @@ def scan_zip(src: Source, depth: int) -> Verdict:
                 if kind == "keras" and info.filename == "config.json":
                     mv = frameworks.scan_keras_config(member.read(0, member.size))
                 else:
-                    mv = _scan(member, depth + 1)
+                    mv = scan_member(member, depth + 1)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
             v.add(UNKNOWN, label + f"member could not be read whole: {e}")
             continue
@@ -178,11 +181,10 @@ def scan_npy(src: Source, depth: int) -> Verdict:
     return v
 
 
-def scan_tar(src: Source, depth: int) -> Verdict:
+def scan_tar(src: Source, depth: int, scan_member: ScanMember) -> Verdict:
     """A tar archive: legacy torch checkpoints (``storages``/``tensors``/``pickle`` members,
-    each a pickle stream) or any other tar, member by member."""
-    from blacklake_ml.scan.formats import _scan
-
+    each a pickle stream) or any other tar, member by member (``scan_member`` as in
+    :func:`scan_zip`)."""
     try:
         tf = tarfile.open(fileobj=SourceReader(src), mode="r:")
         members = tf.getmembers()
@@ -213,7 +215,7 @@ def scan_tar(src: Source, depth: int) -> Verdict:
                 v.add(UNKNOWN, label + "legacy storage layout: pickles between raw tensor "
                                        "bytes are not all read")
             continue
-        v.merge(_scan(member, depth + 1), label)
+        v.merge(scan_member(member, depth + 1), label)
     if len(members) > MAX_MEMBERS:
         v.add(UNKNOWN, f"only the first {MAX_MEMBERS} members were scanned")
     return v

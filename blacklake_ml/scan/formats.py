@@ -22,6 +22,7 @@ from typing import IO, Any
 from blacklake_ml.extract.base import Source
 from blacklake_ml.extract.local import BytesSource, SourceReader
 from blacklake_ml.scan import frameworks
+from blacklake_ml.scan.file_source import FileSource
 from blacklake_ml.scan.pickles import looks_like_pickle, scan_pickle
 from blacklake_ml.scan.verdict import SAFE, UNKNOWN, UNSAFE, Verdict
 
@@ -109,23 +110,6 @@ def _decompress(src: Source, kind: str) -> tuple[IO[bytes] | None, str]:
     return out, ""
 
 
-class _FileSource:
-    """A :class:`Source` over an open binary file (a decompressed temporary file)."""
-
-    def __init__(self, f: IO[bytes], name: str) -> None:
-        self.f = f
-        self.name = name
-        f.seek(0, 2)
-        self.size = f.tell()
-
-    def read(self, start: int, end: int) -> bytes:
-        start, end = max(0, start), min(end, self.size)
-        if end <= start:
-            return b""
-        self.f.seek(start)
-        return self.f.read(end - start)
-
-
 def _is_text(head: bytes) -> bool:
     if b"\x00" in head:
         return False
@@ -166,7 +150,7 @@ def _scan(src: Source, depth: int) -> Verdict:
             with inner:
                 stem = posixpath.splitext(src.name)[0] if name.endswith(
                     (".gz", ".bz2", ".xz", ".lzma", ".z", ".lz4", ".zlib")) else src.name
-                v = _scan(_FileSource(inner, stem), depth + 1)
+                v = _scan(FileSource(inner, stem), depth + 1)
                 v.format = f"{kind}+{v.format}"
                 return v
         if kind != "zlib":  # a text file may start like a zlib header by chance
@@ -174,7 +158,7 @@ def _scan(src: Source, depth: int) -> Verdict:
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         from blacklake_ml.scan.containers import scan_zip
 
-        return scan_zip(src, depth)
+        return scan_zip(src, depth, _scan)
     if head[:6] == b"\x93NUMPY":
         from blacklake_ml.scan.containers import scan_npy
 
@@ -190,7 +174,7 @@ def _scan(src: Source, depth: int) -> Verdict:
     if len(head) >= 262 and head[257:262] == b"ustar":
         from blacklake_ml.scan.containers import scan_tar
 
-        return scan_tar(src, depth)
+        return scan_tar(src, depth, _scan)
     if text:
         return frameworks.scan_text(src, head)
     for magic, fmt in _DATA_MAGIC:
