@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 import traitlets
@@ -12,6 +12,24 @@ from blacklake_ml.errors import InvalidInput
 from blacklake_ml.widgets._base import StoreWidget, esm, number, store_command, text
 
 MODES = ("hybrid", "bm25", "dense")
+
+
+def filter_strings(filters: Iterable[str] | Mapping[str, Any]) -> list[str]:
+    """Filters as the CLI's strings, whichever form ``store.search`` takes them in: a
+    mapping ``{"license_family": "permissive", "parameters": (None, 1e9)}`` (a pair is a
+    numeric range, either end None) becomes ``["license_family=permissive",
+    "parameters<=1000000000.0"]``; strings pass through."""
+    if not isinstance(filters, Mapping):
+        return [str(f) for f in filters]
+    out: list[str] = []
+    for key, value in filters.items():
+        if isinstance(value, (list, tuple)) and len(value) == 2:
+            lo, hi = value
+            out += ([f"{key}>={lo}"] if lo is not None else []) + \
+                ([f"{key}<={hi}"] if hi is not None else [])
+        else:
+            out.append(f"{key}={value}")
+    return out
 
 
 class SearchBox(StoreWidget):
@@ -26,7 +44,8 @@ class SearchBox(StoreWidget):
         box.search("iris", filters=["license_family=permissive"])
 
     ``filters`` take the CLI's ``K=V`` / ``K<N`` strings (``language=de``,
-    ``parameters<1e9``); ``mode`` is ``hybrid``, ``bm25`` or ``dense``.
+    ``parameters<1e9``) or, as ``store.search`` does, a mapping (``{"language": "de"}``;
+    kept as the strings); ``mode`` is ``hybrid``, ``bm25`` or ``dense``.
     """
 
     _esm = esm("search_box.js")
@@ -43,23 +62,25 @@ class SearchBox(StoreWidget):
     #: whether a search ran (so "no results" can be told from "not searched yet")
     searched = traitlets.Bool(False).tag(sync=True)
 
-    def __init__(self, query: str = "", *, filters: Iterable[str] = (), repo: str = "",
+    def __init__(self, query: str = "", *,
+                 filters: Iterable[str] | Mapping[str, Any] = (), repo: str = "",
                  k: int = 10, mode: str = "hybrid", store: Any = None,
                  **kwargs: Any) -> None:
         super().__init__(store=store, **kwargs)
         with self.hold_sync():
-            self.filters, self.repo = list(filters), repo
+            self.filters, self.repo = filter_strings(filters), repo
             self.k, self.mode = k, mode
         if query:
             self.search(query)
 
     # -- Python API -----------------------------------------------------------------------
-    def search(self, query: str | None = None, *, filters: Iterable[str] | None = None,
+    def search(self, query: str | None = None, *,
+               filters: Iterable[str] | Mapping[str, Any] | None = None,
                repo: str | None = None, k: int | None = None, mode: str | None = None
                ) -> list[dict[str, Any]]:
         """Run a search (arguments default to the widget's current ones) and show it."""
         query = self.query if query is None else query
-        filters = list(self.filters if filters is None else filters)
+        filters = filter_strings(self.filters if filters is None else filters)
         repo = self.repo if repo is None else repo
         k = self.k if k is None else k
         mode = mode or self.mode

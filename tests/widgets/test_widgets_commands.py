@@ -193,6 +193,19 @@ def test_search_results_and_selection(demo_store: Any) -> None:
     assert box.filters == ["framework=sklearn"]
 
 
+def test_search_takes_filters_as_store_search_does(demo_store: Any) -> None:
+    """A mapping (what ``store.search`` accepts) works the same as the CLI's strings."""
+    as_strings = SearchBox("iris", store=demo_store, mode="bm25",
+                           filters=["framework=sklearn"]).results
+    box = SearchBox("iris", store=demo_store, mode="bm25", filters={"framework": "sklearn"})
+    assert box.filters == ["framework=sklearn"] and box.results == as_strings
+    # a pair is a numeric range (either end open), as in store.search
+    ranged = box.search("iris", filters={"parameters": (None, 1e12), "framework": "sklearn"})
+    assert box.filters == ["parameters<=1000000000000.0", "framework=sklearn"]
+    assert ranged == SearchBox("iris", store=demo_store, mode="bm25", filters=[
+        "parameters<=1e12", "framework=sklearn"]).results
+
+
 def test_search_rejects_bad_requests(demo_store: Any) -> None:
     box = SearchBox("iris", store=demo_store, mode="bm25")
     fe = Frontend(box)
