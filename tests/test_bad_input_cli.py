@@ -104,3 +104,19 @@ def test_the_longest_segment_round_trips(home: Path, tmp_path: Path) -> None:
     res = run_cli(home, "checkout", "blacklake://demo/main", str(out))
     assert res.exit_code == 0, res.stderr
     assert (out / name).read_bytes() == b"data"
+
+
+@pytest.mark.parametrize("cmd", [["get", "blacklake://demo/dev/nope", "-o", "OUT"],
+                                 ["checkout", "blacklake://demo/dev/nope", "OUT"],
+                                 ["scan", "blacklake://demo/dev/nope"]])
+def test_a_missing_path_is_reported_at_the_ref_given(home: Path, tmp_path: Path,
+                                                     cmd: list[str]) -> None:
+    """The commands pin one commit; the error still names the ref the user wrote."""
+    with Store.open(home) as st:
+        commit = st.repo("demo").resolve("dev")
+    before = state(home)
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in cmd]
+    line = cli_error(run_cli(home, *args), 3)
+    assert line == f"blacklake: error: no such path at dev (commit {commit[:12]}): nope"
+    assert state(home) == before
+    assert not (tmp_path / "out").exists()

@@ -6,11 +6,12 @@ end as one-line errors with exit code 2 before anything is read or written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from blacklake_ml.core.names import normalize_path, parse_meta_pairs
 from blacklake_ml.core.uri import BlacklakeURI
-from blacklake_ml.errors import InvalidInput
+from blacklake_ml.errors import InvalidInput, PathNotFound
 
 STRATEGY_SIDES = ("ours", "theirs")
 
@@ -72,3 +73,16 @@ def single_path(uri_path: str, option_path: str | None) -> str | None:
         raise InvalidInput(f"the URI names path {uri_path!r} and --path names {opt!r}: "
                            "give one")
     return opt
+
+
+@contextmanager
+def at_ref(src: BlacklakeURI, commit: str) -> Iterator[None]:
+    """Commands read one pinned commit (the branch may move meanwhile); a path missing
+    there is reported at the ref the user wrote, with the commit it was read at."""
+    try:
+        yield
+    except PathNotFound:
+        if commit.startswith(src.ref):
+            raise
+        raise PathNotFound(f"no such path at {src.ref} (commit {commit[:12]}): "
+                           f"{src.path or '/'}") from None

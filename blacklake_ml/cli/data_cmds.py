@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from blacklake_ml.cli.args import parse_meta, parse_uri, put_destination
+from blacklake_ml.cli.args import at_ref, parse_meta, parse_uri, put_destination
 from blacklake_ml.cli.output import emit, human_size, model_warnings, note, table
 from blacklake_ml.cli.state import CliState, json_option, pass_state
 
@@ -66,7 +66,8 @@ def get(state: CliState, uri: str, out: str | None) -> None:
     src = parse_uri(uri)
     repo = state.store().repo(src.repo)
     commit = repo.resolve(src.ref)  # read one commit even if the branch moves meanwhile
-    entry = repo.entry(commit, src.path)
+    with at_ref(src, commit):
+        entry = repo.entry(commit, src.path)
     out = out or (src.path.rsplit("/", 1)[-1] if src.path else src.repo)
     written_to = out
     if not entry.is_dir and os.path.isdir(out):
@@ -106,7 +107,7 @@ def checkout(state: CliState, uri: str, directory: str, force: bool) -> None:
     src = parse_uri(uri)
     repo = state.store().repo(src.repo)
     commit = repo.resolve(src.ref)
-    with model_warnings():
+    with model_warnings(), at_ref(src, commit):
         nbytes = repo.checkout(commit, directory, path=src.path, force=force,
                                progress=state.progress())
     doc = {"uri": uri, "commit": commit, "path": src.path,

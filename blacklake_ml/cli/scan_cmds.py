@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from blacklake_ml.cli.args import parse_uri
+from blacklake_ml.cli.args import at_ref, parse_uri
 from blacklake_ml.cli.output import emit, note, printable
 from blacklake_ml.cli.state import CliState, json_option, pass_state
 from blacklake_ml.errors import PathNotFound
@@ -20,7 +20,8 @@ def _stored(state: CliState, uri: str) -> list[dict[str, Any]]:
     src = parse_uri(uri)
     repo = state.store().repo(src.repo)
     commit = repo.resolve(src.ref)
-    entries = repo.ls(commit, src.path, recursive=True)
+    with at_ref(src, commit):
+        entries = repo.ls(commit, src.path, recursive=True)
     base = f"blacklake://{src.repo}/{src.ref}/"
     out = []
     for e in entries:
