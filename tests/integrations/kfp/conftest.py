@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import sys
 from collections.abc import Iterator
@@ -28,19 +27,6 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
-def write_iris(path: Path) -> Path:
-    """scikit-learn's iris data as CSV: four float columns and a string ``label``."""
-    from sklearn.datasets import load_iris
-
-    iris = load_iris()
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([*iris.feature_names, "label"])
-        for x, y in zip(iris.data, iris.target):
-            w.writerow([*(float(v) for v in x), iris.target_names[y]])
-    return path
-
-
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """A seeded store's home directory (see the module docstring)."""
@@ -49,7 +35,9 @@ def home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
     src = tmp_path / "seed"
     (src / "images").mkdir(parents=True)
-    write_iris(src / "iris.csv")
+    from pipelines.train_classifier import write_iris_csv
+
+    write_iris_csv(src / "iris.csv")
     (src / "images" / "a.txt").write_text("alpha\n")
     (src / "images" / "b.txt").write_text("beta\n")
     with Store.open(home) as store:
