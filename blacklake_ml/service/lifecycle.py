@@ -42,6 +42,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from blacklake_ml.catalog import AliasEvent, Catalog, DeploymentRow, DeprecationRow, RefRow
 from blacklake_ml.core import semver
@@ -391,22 +392,30 @@ class Lifecycle:
             if current == target:
                 return None
             label = self.labeler()
-            try:
-                event = catalog.move_alias(
-                    repo_id, name, current, target,
-                    action="create" if current is None else "move", by=who, reason=why,
-                    from_label=label(current, None) if current else None,
-                    to_label=label(target, ref))
-            except (RefMoved, RefExists):
-                if exp is not None:
-                    raise RefConflict(f"alias {name!r} moved concurrently; nothing changed"
-                                      ) from None
-                return LOST
-            self._refs_changed()
-            return event
+            # a concurrent create of the same name loses as RefExists
+            return self._swap_alias(
+                name, current, target, exp, (RefMoved, RefExists),
+                action="create" if current is None else "move", by=who, reason=why,
+                from_label=label(current, None) if current else None,
+                to_label=label(target, ref))
 
         return retry_cas(attempt, give_up=lambda: RefConflict(
             f"gave up moving alias {name!r} after {MAX_ATTEMPTS} lost races"))
+
+    def _swap_alias(self, name: str, old: str | None, new: str | None, exp: str | None,
+                    lost: tuple[type[Exception], ...], **event: Any) -> AliasEvent | Lost:
+        """One compare-and-swap of alias ``name`` from ``old`` to ``new`` (None: absent) for
+        :func:`retry_cas`: a lost race (``lost``) is retried, unless the caller pinned
+        ``exp``, which makes it a conflict."""
+        try:
+            moved = self._catalog.move_alias(self._repo.id, name, old, new, **event)
+        except lost:
+            if exp is not None:
+                raise RefConflict(f"alias {name!r} moved concurrently; nothing changed"
+                                  ) from None
+            return LOST
+        self._refs_changed()
+        return moved
 
     def delete_alias(self, name: str, *, expected: str | None = None, reason: str = "",
                      by: str | None = None) -> AliasEvent:
@@ -421,17 +430,9 @@ class Lifecycle:
             if exp is not None and row.commit != exp:
                 raise RefConflict(f"alias {name!r} points at {row.commit[:12]}, not at the "
                                   f"expected {exp[:12]}; nothing changed")
-            try:
-                event = self._catalog.move_alias(
-                    self._repo.id, name, row.commit, None, action="delete", by=who,
-                    reason=why, from_label=self.labeler()(row.commit, None))
-            except RefMoved:
-                if exp is not None:
-                    raise RefConflict(f"alias {name!r} moved concurrently; nothing changed"
-                                      ) from None
-                return LOST
-            self._refs_changed()
-            return event
+            return self._swap_alias(name, row.commit, None, exp, (RefMoved,),
+                                    action="delete", by=who, reason=why,
+                                    from_label=self.labeler()(row.commit, None))
 
         return retry_cas(attempt, give_up=lambda: RefConflict(
             f"gave up deleting alias {name!r} after {MAX_ATTEMPTS} lost races"))
