@@ -122,6 +122,11 @@ class _Bodies:
     def get(self, cid: str) -> bytes | None:
         return self._d.get(cid)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._d.clear()
+            self._size = 0
+
 
 #: bytes of recently stored small chunks kept for reading back (see _Bodies)
 RECENT_BODIES = 48 * 1024 * 1024
@@ -174,6 +179,10 @@ class ObjectDB:
         reading back without a read; larger bodies are ignored."""
         if len(body) <= RECENT_BODY_MAX:
             self._recent.put(cid, body)
+
+    def forget_recent_bodies(self) -> None:
+        """Drop the kept small bodies (once the ref listeners have read back the put)."""
+        self._recent.clear()
 
     def published_here(self, ids: Iterable[str]) -> set[str]:
         """The file objects among ``ids`` that this handle published (new to the store when

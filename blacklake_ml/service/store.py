@@ -70,6 +70,8 @@ class Store:
             except Exception as exc:  # noqa: BLE001 - a listener must not fail a landed write
                 _log.warning("ref listener %r failed for %s: %s", listener, repo.name, exc,
                              exc_info=_log.isEnabledFor(logging.DEBUG))
+        # the small bodies a put kept were for these listeners to read back: no longer held
+        self.odb.forget_recent_bodies()
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
